@@ -1,0 +1,11 @@
+/* Kairos C core: the umbrella header Swift imports as module CKairos.
+ * Every public symbol is prefixed kairos_ / KAIROS_. Nothing here includes zmq, hiredis or
+ * liburing headers: those stay inside the .c files (see CKairosSystem). */
+#ifndef KAIROS_H
+#define KAIROS_H
+#include "kairos_records.h"
+#include "kairos_ring.h"
+#include "kairos_features.h"
+#include "kairos_mlp.h"
+#include "kairos_sys.h"
+#endif

@@ -1,0 +1,12 @@
+/* Facts about the system libraries Kairos is linked against, read through the C core so Swift
+ * never includes their headers. */
+#ifndef KAIROS_SYS_H
+#define KAIROS_SYS_H
+#include <stddef.h>
+
+/* Writes e.g. "zmq 4.3.4, hiredis 0.14.1, io_uring available (0)" into buf (NUL-terminated, truncated). */
+void kairos_sys_library_versions(char *buf, size_t len);
+/* 1 when an io_uring instance can be created here (kernel support and not forbidden by seccomp),
+ * 0 otherwise; *err_out (may be NULL) receives the negative errno of the failure. */
+int kairos_sys_io_uring_available(int *err_out);
+#endif

@@ -1,0 +1,25 @@
+/* System library facts. The only file in this commit that includes the CKairosSystem headers. */
+#include "kairos_sys.h"
+#include <stdio.h>
+#include <zmq.h>
+#include <hiredis/hiredis.h>
+#include <liburing.h>
+
+void kairos_sys_library_versions(char *buf, size_t len) {
+    int major = 0, minor = 0, patch = 0;
+    zmq_version(&major, &minor, &patch);
+    /* liburing 2.3 (Debian 12) has no version macros; report whether io_uring works instead. */
+    int err = 0;
+    int uring = kairos_sys_io_uring_available(&err);
+    snprintf(buf, len, "zmq %d.%d.%d, hiredis %d.%d.%d, io_uring %s (%d)", major, minor, patch,
+             HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH, uring ? "available" : "unavailable", err);
+}
+
+int kairos_sys_io_uring_available(int *err_out) {
+    struct io_uring ring;
+    int rc = io_uring_queue_init(4, &ring, 0);
+    if (err_out) *err_out = rc < 0 ? rc : 0;
+    if (rc < 0) return 0;
+    io_uring_queue_exit(&ring);
+    return 1;
+}
