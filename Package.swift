@@ -10,6 +10,8 @@ let cOptimise: [CSetting] = [
     // with __attribute__((target)) and chosen at run time, so no -mavx2 here: the binary stays
     // portable to x86-64 machines without AVX2.
     .unsafeFlags(["-O3", "-fno-strict-aliasing"]),
+    // liburing.h needs AT_FDCWD and friends, which strict -std=c11 hides.
+    .define("_GNU_SOURCE"),
 ]
 
 let package = Package(

@@ -18,7 +18,7 @@ public struct InstrumentID: Hashable, Comparable, Sendable, CustomStringConverti
     public init(_ rawValue: UInt16) { self.rawValue = rawValue }
     public init(_ index: Int) { self.rawValue = UInt16(index) }
     public var index: Int { Int(rawValue) }
-    public static let max = Int(KAIROS_MAX_INSTRUMENTS.rawValue)
+    public static let max = Int(KAIROS_MAX_INSTRUMENTS)
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
     public var description: String { "#\(rawValue)" }
 }

@@ -1,0 +1,15 @@
+import CKairos
+
+/// Facts about the linked system libraries, read through the C core.
+public enum SystemInfo {
+    /// e.g. "zmq 4.3.4, hiredis 0.14.1, io_uring available (0)".
+    public static var libraryVersions: String {
+        var buf = [CChar](repeating: 0, count: 256)
+        buf.withUnsafeMutableBufferPointer { kairos_sys_library_versions($0.baseAddress, $0.count) }
+        return String(cString: buf)
+    }
+    /// Whether an io_uring instance can be created here (kernel support, not forbidden by seccomp).
+    public static var ioUringAvailable: Bool { kairos_sys_io_uring_available(nil) == 1 }
+    /// Whether the CPU supports the AVX2+FMA kernels.
+    public static var hasAVX2: Bool { kairos_cpu_has_avx2_fma() == 1 }
+}
