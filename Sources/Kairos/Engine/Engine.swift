@@ -1,0 +1,347 @@
+import CKairos
+import Logging
+
+/// The trading engine: one thread pops ticks, updates features, asks the policy for a target,
+/// sizes an order, passes it through the risk manager and pushes approved orders to the outbound
+/// ring; execution reports come back through another ring and update the portfolio.
+///
+/// Implementation Notes
+/// - Single writer: every field is read and written only by the thread that calls `processTick`,
+///   `drainExecutions` or `run` (the LMAX Disruptor's single-writer principle). There are no locks on
+///   the hot path; other threads see the engine only through the rings and through the snapshots
+///   it publishes to its `EngineMonitor` every `snapshotIntervalNs`.
+/// - No allocation per tick: features, per-instrument state, histograms and counters are sized at
+///   init; the policy is a generic parameter (no existential boxing); events go only to a sink on
+///   order-level events.
+/// - At most one working order per instrument: a new decision for an instrument waits until its
+///   previous order is filled, rejected or cancelled. Sizes use position + working quantity.
+/// - Time: decisions and order timestamps use `clock` (wall/monotonic live, simulated in
+///   backtests); latency histograms always use the monotonic clock.
+/// - `@unchecked Sendable`: the engine is created on one thread and handed to the engine thread
+///   before `run`; after that only that thread touches it (the rings and the monitor are the
+///   thread-safe channels). Reading its fields from elsewhere while it runs is a bug.
+public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecked Sendable {
+    public let config: EngineConfig
+    public private(set) var policy: Policy
+    public let clock: Clock
+    public let inbound: SPSCRing<Tick>
+    public let outbound: SPSCRing<Order>
+    public let executions: SPSCRing<ExecutionReport>
+    public let monitor: EngineMonitor
+    public weak var events: (any EngineEventSink)?
+    public var logger: Logger
+
+    public private(set) var portfolio: Portfolio
+    public private(set) var risk: RiskManager
+    public private(set) var validator: TickValidator
+    public private(set) var counters = EngineCounters()
+    /// Tick popped → decision done (every accepted tick), ns.
+    public private(set) var decisionLatency = LatencyHistogram()
+    /// Tick popped → order pushed to the outbound ring (ticks that produced an order), ns.
+    public private(set) var orderLatency = LatencyHistogram()
+    /// Whether to time each tick (two vDSO clock reads, ~40 ns); off for pure backtests.
+    public var measureLatency = true
+
+    @usableFromInline var featureStates: [FeatureState]
+    @usableFromInline var latestFeatures: [FeatureVector]
+    @usableFromInline var lastPrice: [Double]
+    /// Signed quantity of the working order per instrument (0 when none).
+    @usableFromInline var workingQuantity: [Double]
+    @usableFromInline var workingOrderID: [UInt64]
+    /// |position + working| × last price per instrument, and their sum, kept incrementally.
+    @usableFromInline var exposureNotional: [Double]
+    @usableFromInline var grossNotional: Double = 0
+    @usableFromInline var nextClientOrderID: UInt64 = 1
+    @usableFromInline var nextSnapshotAt: Int64 = 0
+    @usableFromInline var nextEquitySampleAt: Int64 = 0
+    @usableFromInline var loggedTickReasons: UInt32 = 0
+    @usableFromInline var loggedRiskReasons: UInt32 = 0
+    @usableFromInline let policyID: UInt8
+
+    public init(
+        config: EngineConfig, policy: Policy, clock: Clock,
+        inbound: SPSCRing<Tick>, outbound: SPSCRing<Order>, executions: SPSCRing<ExecutionReport>,
+        killSwitch: KillSwitch = KillSwitch(), monitor: EngineMonitor = EngineMonitor(),
+        logger: Logger = Logger(label: "kairos.engine"), policyID: UInt8 = 0
+    ) throws {
+        let n = config.instruments.count
+        precondition(n > 0 && n <= InstrumentID.max, "1...\(InstrumentID.max) instruments")
+        for (k, inst) in config.instruments.enumerated() {
+            precondition(inst.id.index == k, "instrument ids must be dense 0..<n in order")
+        }
+        self.config = config
+        self.policy = policy
+        self.clock = clock
+        self.inbound = inbound
+        self.outbound = outbound
+        self.executions = executions
+        self.monitor = monitor
+        self.logger = logger
+        self.policyID = policyID
+        portfolio = Portfolio(instrumentCount: n, initialCapital: config.totalCapital)
+        risk = RiskManager(limits: config.risk, killSwitch: killSwitch)
+        validator = TickValidator(instrumentCount: n)
+        featureStates = try (0..<n).map { _ in try FeatureState(config: config.features) }
+        latestFeatures = Array(repeating: FeatureVector(), count: n)
+        lastPrice = Array(repeating: 0, count: n)
+        workingQuantity = Array(repeating: 0, count: n)
+        workingOrderID = Array(repeating: 0, count: n)
+        exposureNotional = Array(repeating: 0, count: n)
+    }
+
+    public var killSwitch: KillSwitch { risk.killSwitch }
+    public func features(of id: InstrumentID) -> FeatureVector { latestFeatures[id.index] }
+    public func workingOrder(of id: InstrumentID) -> (id: UInt64, quantity: Double)? {
+        workingOrderID[id.index] == 0 ? nil : (workingOrderID[id.index], workingQuantity[id.index])
+    }
+
+    // MARK: - The decision path
+
+    /// Handles one tick end to end. Returns true when it produced an order.
+    @discardableResult
+    public func processTick(_ tick: Tick) -> Bool {
+        let t0 = measureLatency ? MonotonicClock.nanoseconds() : 0
+        counters.ticksReceived &+= 1
+        if let reason = validator.validate(tick) {
+            counters.ticksRejected[reason.rawValue] &+= 1
+            events?.record(.tickRejected(tick, reason))
+            logTickRejectionOnce(reason, tick)
+            return false
+        }
+        counters.ticksAccepted &+= 1
+        let i = Int(tick.instrument)
+        let id = InstrumentID(tick.instrument)
+        let price = tick.mid
+        let now = clock.now()
+
+        // Mark to market and let the breaker see the new equity.
+        lastPrice[i] = price
+        portfolio.mark(id, price: price)
+        refreshExposure(i)
+        if risk.observe(drawdown: portfolio.drawdown, now: now) {
+            counters.breakerTrips &+= 1
+            events?.record(.circuitBreakerTripped(drawdown: portfolio.drawdown, equity: portfolio.equity, at: now))
+            logger.critical(
+                "circuit breaker tripped: flattening and halting",
+                metadata: ["drawdown": "\(portfolio.drawdown)", "equity": "\(portfolio.equity)"])
+        }
+
+        // Features (C kernel, O(1)).
+        var input = kairos_feat_input(
+            price: price, high: price, low: price,
+            buy_volume: Double(tick.bid_size), sell_volume: Double(tick.ask_size))
+        featureStates[i].update(&input, into: &latestFeatures[i])
+
+        let sent = decide(instrument: i, tick: tick, price: price, now: now)
+        if measureLatency {
+            let dt = MonotonicClock.nanoseconds() &- t0
+            decisionLatency.record(dt)
+            if sent { orderLatency.record(dt) }
+        }
+        if now >= nextSnapshotAt { publishSnapshot(now: now) }
+        return sent
+    }
+
+    @inlinable func decide(instrument i: Int, tick: Tick, price: Double, now: Int64) -> Bool {
+        let id = InstrumentID(i)
+        let position = portfolio.positions[i].quantity
+        let capital = config.capitalPerInstrument
+        var target: Double
+        if risk.breakerTripped {
+            target = 0  // flatten and stay flat
+        } else {
+            let ctx = DecisionContext(
+                instrument: id, tick: tick, price: price, features: latestFeatures[i],
+                featureUpdates: featureStates[i].updates, position: position,
+                exposure: position * price / capital, now: now)
+            counters.decisions &+= 1
+            guard let wanted = policy.decide(ctx), wanted.isFinite else {
+                counters.holds &+= 1
+                return false
+            }
+            target = min(max(wanted, -config.maxLeverage), config.maxLeverage)
+        }
+        guard workingOrderID[i] == 0 else { return false }  // one working order per instrument
+        let lot = config.instruments[i].lotSize
+        let targetUnits = (target * capital / price / lot).rounded(.towardZero) * lot
+        let current = position + workingQuantity[i]
+        let delta = targetUnits - current
+        if delta == 0 { return false }
+        if targetUnits != 0 && abs(delta) * price < config.minRebalanceFraction * capital { return false }
+        let intent = OrderIntent(instrument: id, side: delta > 0 ? .buy : .sell, quantity: abs(delta), price: price)
+        if let reason = risk.check(
+            intent, exposure: current, grossNotional: grossNotional, lastPrice: lastPrice[i], now: now)
+        {
+            counters.ordersRejected[reason.rawValue] &+= 1
+            events?.record(.orderRejected(intent, reason, at: now))
+            logRiskRejectionOnce(reason, intent)
+            return false
+        }
+        var order = Order()
+        order.client_order_id = nextClientOrderID
+        order.ts_decision_ns = now
+        order.ts_tick_recv_ns = tick.ts_recv_ns
+        order.quantity = intent.quantity
+        order.limit_price = price
+        order.tick_seq = tick.seq
+        order.instrument = tick.instrument
+        order.side = intent.side.rawValue
+        order.type = UInt8(KAIROS_ORDER_MARKET.rawValue)
+        order.action = UInt8(KAIROS_ORDER_NEW.rawValue)
+        order.policy = policyID
+        guard outbound.push(order) else {
+            counters.outboundFull &+= 1
+            events?.record(.outboundFull(intent, at: now))
+            return false
+        }
+        nextClientOrderID &+= 1
+        workingOrderID[i] = order.client_order_id
+        workingQuantity[i] = delta
+        refreshExposure(i)
+        counters.ordersSent &+= 1
+        events?.record(.orderSent(order))
+        return true
+    }
+
+    @inlinable func refreshExposure(_ i: Int) {
+        let e = abs(portfolio.positions[i].quantity + workingQuantity[i]) * lastPrice[i]
+        grossNotional += e - exposureNotional[i]
+        exposureNotional[i] = e
+    }
+
+    // MARK: - Executions
+
+    /// Applies one execution report from the venue.
+    public func processExecution(_ r: ExecutionReport) {
+        let i = Int(r.instrument)
+        guard i < workingOrderID.count, workingOrderID[i] == r.client_order_id, r.client_order_id != 0 else {
+            counters.unknownExecutions &+= 1
+            logger.warning("execution for an unknown order", metadata: ["clOrdID": "\(r.client_order_id)"])
+            return
+        }
+        switch kairos_exec_kind(rawValue: UInt32(r.kind)) {
+        case KAIROS_EXEC_ACK:
+            counters.acks &+= 1
+        case KAIROS_EXEC_FILL:
+            counters.fills &+= 1
+            let side: Side = r.side == Side.buy.rawValue ? .buy : .sell
+            if r.fill_qty > 0 && r.fill_price > 0 {
+                portfolio.apply(
+                    instrument: InstrumentID(r.instrument), side: side, quantity: r.fill_qty, price: r.fill_price,
+                    fee: max(0, r.fee))
+                workingQuantity[i] -= side.sign * r.fill_qty
+            }
+            if r.leaves_qty <= 0 {
+                workingOrderID[i] = 0
+                workingQuantity[i] = 0
+            }
+            // Mark back to the last mid so equity reflects the market, not the fill price.
+            if lastPrice[i] > 0 { portfolio.mark(InstrumentID(r.instrument), price: lastPrice[i]) }
+        case KAIROS_EXEC_REJECT:
+            counters.venueRejects &+= 1
+            workingOrderID[i] = 0
+            workingQuantity[i] = 0
+        case KAIROS_EXEC_CANCELLED:
+            counters.cancels &+= 1
+            workingOrderID[i] = 0
+            workingQuantity[i] = 0
+        default:
+            counters.unknownExecutions &+= 1
+        }
+        refreshExposure(i)
+        events?.record(.execution(r))
+    }
+
+    /// Applies every execution report waiting in the ring. Returns how many.
+    @discardableResult
+    public func drainExecutions() -> Int {
+        executions.withAvailable { reports in
+            for r in reports { processExecution(r) }
+            return reports.count
+        }
+    }
+
+    /// Processes up to `maxTicks` waiting ticks (after the waiting executions). Returns how many
+    /// records it handled in all.
+    @discardableResult
+    public func processAvailable(maxTicks: Int = 256) -> Int {
+        let e = drainExecutions()
+        let t = inbound.withAvailable { ticks in
+            let n = min(ticks.count, maxTicks)
+            for k in 0..<n { processTick(ticks[k]) }
+            return n
+        }
+        return e + t
+    }
+
+    /// The engine thread's loop: runs until `stop` is set, then drains what is left and publishes a
+    /// final snapshot. Spins briefly when idle, then yields the CPU in short sleeps so an idle engine
+    /// does not burn a core the market thread needs (2-core machines).
+    public func run(until stop: StopFlag) {
+        var idle = 0
+        while !stop.isSet {
+            if processAvailable() > 0 {
+                idle = 0
+            } else {
+                idle += 1
+                if idle > 256 { sleepMicroseconds(idle > 4096 ? 200 : 20) }
+                let now = clock.now()
+                if now >= nextSnapshotAt { publishSnapshot(now: now) }
+            }
+        }
+        while processAvailable() > 0 {}
+        publishSnapshot(now: clock.now())
+    }
+
+    // MARK: - Snapshots
+
+    /// Publishes the current state to the monitor (and samples equity). Off the hot path: called at
+    /// most every `snapshotIntervalNs`.
+    public func publishSnapshot(now: Int64) {
+        nextSnapshotAt = now &+ config.snapshotIntervalNs
+        if now >= nextEquitySampleAt {
+            portfolio.reanchor()
+            portfolio.sampleEquity(at: now)
+            nextEquitySampleAt = now &+ config.equitySampleIntervalNs
+        }
+        monitor.publish(snapshot(now: now))
+    }
+
+    public func snapshot(now: Int64) -> EngineSnapshot {
+        EngineSnapshot(
+            time: now, policy: policy.name, counters: counters, positions: portfolio.positions,
+            symbols: config.instruments.map(\.symbol),
+            equity: portfolio.equity, initialCapital: portfolio.initialCapital, cash: portfolio.cash,
+            realizedPnL: portfolio.realizedPnL, unrealizedPnL: portfolio.unrealizedPnL, fees: portfolio.totalFees,
+            drawdown: portfolio.drawdown, maxDrawdown: portfolio.maxDrawdown, grossExposure: portfolio.grossExposure,
+            breakerTripped: risk.breakerTripped, killSwitch: risk.killSwitch.isEngaged,
+            decisionLatency: decisionLatency.summary, orderLatency: orderLatency.summary,
+            inboundDepth: inbound.approximateCount, inboundDrops: inbound.dropCount)
+    }
+
+    // MARK: - Logging once per reason
+
+    @usableFromInline func logTickRejectionOnce(_ reason: TickRejection, _ tick: Tick) {
+        let bit = UInt32(1) << UInt32(reason.rawValue)
+        guard loggedTickReasons & bit == 0 else { return }
+        loggedTickReasons |= bit
+        logger.warning(
+            "rejected tick (further ticks rejected for this reason are counted, not logged)",
+            metadata: [
+                "reason": "\(reason)", "instrument": "\(tick.instrument)", "seq": "\(tick.seq)",
+                "bid": "\(tick.bid)", "ask": "\(tick.ask)", "ts": "\(tick.ts_exchange_ns)",
+            ])
+    }
+
+    @usableFromInline func logRiskRejectionOnce(_ reason: RiskRejection, _ intent: OrderIntent) {
+        let bit = UInt32(1) << UInt32(reason.rawValue)
+        guard loggedRiskReasons & bit == 0 else { return }
+        loggedRiskReasons |= bit
+        logger.notice(
+            "risk rejected an order (further rejections for this reason are counted, not logged)",
+            metadata: [
+                "reason": "\(reason)", "instrument": "\(intent.instrument)", "side": "\(intent.side)",
+                "quantity": "\(intent.quantity)", "price": "\(intent.price)",
+            ])
+    }
+}

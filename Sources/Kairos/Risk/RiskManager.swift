@@ -1,0 +1,180 @@
+import Synchronization
+
+/// Pre-trade limits. Notional limits are in account currency, evaluated at the order's price.
+public struct RiskLimits: Sendable, Codable, Equatable {
+    /// |position after the order, counting working orders| × price, per instrument.
+    public var maxPositionNotional: Double
+    /// |quantity| × price of one order.
+    public var maxOrderNotional: Double
+    /// Σ over instruments of |position incl. working orders| × price, after the order.
+    public var maxGrossNotional: Double
+    /// The order's price may differ from the last valid price by at most this many basis points.
+    public var priceBandBps: Double
+    /// At most this many orders in any sliding one-second window (all instruments).
+    public var maxOrdersPerSecond: Int
+    /// Equity drawdown from its peak (fraction, e.g. 0.2) that trips the circuit breaker: the engine
+    /// flattens every position and then accepts only position-reducing orders.
+    public var maxDrawdown: Double
+
+    public init(
+        maxPositionNotional: Double, maxOrderNotional: Double, maxGrossNotional: Double,
+        priceBandBps: Double = 500, maxOrdersPerSecond: Int = 500, maxDrawdown: Double = 0.2
+    ) {
+        self.maxPositionNotional = maxPositionNotional
+        self.maxOrderNotional = maxOrderNotional
+        self.maxGrossNotional = maxGrossNotional
+        self.priceBandBps = priceBandBps
+        self.maxOrdersPerSecond = maxOrdersPerSecond
+        self.maxDrawdown = maxDrawdown
+    }
+
+    /// Limits scaled to a capital allocation per instrument: 1.2× the allocation per instrument and
+    /// per order... generous enough for a full flip (2×) per order, gross at the total capital × 1.2.
+    public static func scaled(capitalPerInstrument c: Double, instruments n: Int) -> RiskLimits {
+        RiskLimits(
+            maxPositionNotional: 1.2 * c, maxOrderNotional: 2.5 * c, maxGrossNotional: 1.2 * c * Double(n))
+    }
+}
+
+/// Why the risk manager refused an order.
+public enum RiskRejection: Int, CaseIterable, Sendable, CustomStringConvertible {
+    case killSwitch = 0
+    case circuitBreaker
+    case invalidOrder
+    case orderSize
+    case positionLimit
+    case grossNotional
+    case priceBand
+    case throttle
+
+    public var description: String {
+        switch self {
+        case .killSwitch: "kill_switch"
+        case .circuitBreaker: "circuit_breaker"
+        case .invalidOrder: "invalid_order"
+        case .orderSize: "order_size"
+        case .positionLimit: "position_limit"
+        case .grossNotional: "gross_notional"
+        case .priceBand: "price_band"
+        case .throttle: "throttle"
+        }
+    }
+}
+
+/// An order the engine would like to send, before risk.
+public struct OrderIntent: Sendable, Equatable {
+    public var instrument: InstrumentID
+    public var side: Side
+    /// Units, > 0.
+    public var quantity: Double
+    /// Price the order is valued at (limit price, or the reference mid for market orders).
+    public var price: Double
+    public init(instrument: InstrumentID, side: Side, quantity: Double, price: Double) {
+        self.instrument = instrument
+        self.side = side
+        self.quantity = quantity
+        self.price = price
+    }
+}
+
+/// A switch any thread can flip to stop all trading at once (an operator, a signal handler, a
+/// watchdog). The engine reads it on every decision with a relaxed load.
+///
+/// `Atomic` makes it safe to share; `Sendable` follows.
+public final class KillSwitch: Sendable {
+    private let engaged = Atomic<Bool>(false)
+    public init() {}
+    /// Relaxed is enough: the flag carries no other data, and the engine only needs to see it soon.
+    public var isEngaged: Bool { engaged.load(ordering: .relaxed) }
+    public func engage() { engaged.store(true, ordering: .relaxed) }
+    public func release() { engaged.store(false, ordering: .relaxed) }
+}
+
+/// The last word on every order: pre-trade limits, an order-rate throttle, a drawdown circuit
+/// breaker that flattens and halts, and a kill switch.
+///
+/// Implementation Notes
+/// - Lives on the engine thread (single writer). `check` is O(1) apart from the gross-notional sum,
+///   which is maintained incrementally by the caller through `exposureNotional`; nothing allocates.
+/// - Position-reducing orders (that bring |position incl. working| closer to zero without crossing
+///   it) are allowed while the circuit breaker is tripped, so the engine can flatten; nothing at all
+///   passes the kill switch.
+/// - The throttle keeps the send times of the last `maxOrdersPerSecond` approved orders in a ring:
+///   an order is refused when the oldest of them is less than one second old (an exact sliding
+///   window, O(1)).
+/// - Every refusal is counted by reason (`rejections`).
+public struct RiskManager: Sendable {
+    public var limits: RiskLimits
+    public let killSwitch: KillSwitch
+    public private(set) var breakerTripped = false
+    public private(set) var breakerTrippedAt: Int64 = 0
+    @usableFromInline var sendTimes: [Int64]
+    @usableFromInline var sendCursor = 0
+    @usableFromInline var rejections: [UInt64]
+    public private(set) var approved: UInt64 = 0
+
+    public init(limits: RiskLimits, killSwitch: KillSwitch = KillSwitch()) {
+        self.limits = limits
+        self.killSwitch = killSwitch
+        sendTimes = [Int64](repeating: .min, count: max(1, limits.maxOrdersPerSecond))
+        rejections = [UInt64](repeating: 0, count: RiskRejection.allCases.count)
+    }
+
+    /// Decides on one intent.
+    /// - Parameters:
+    ///   - exposure: this instrument's position plus working orders, signed units, before the order.
+    ///   - grossNotional: Σ |position incl. working| × price over all instruments, before the order.
+    ///   - lastPrice: last valid price of the instrument (for the price band).
+    ///   - now: engine clock, ns.
+    /// - Returns: `nil` when approved (and then the order is counted against the throttle).
+    public mutating func check(
+        _ intent: OrderIntent, exposure: Double, grossNotional: Double, lastPrice: Double, now: Int64
+    ) -> RiskRejection? {
+        let r = evaluate(intent, exposure: exposure, grossNotional: grossNotional, lastPrice: lastPrice, now: now)
+        if let r {
+            rejections[r.rawValue] &+= 1
+            return r
+        }
+        sendTimes[sendCursor] = now
+        sendCursor = sendCursor + 1 == sendTimes.count ? 0 : sendCursor + 1
+        approved &+= 1
+        return nil
+    }
+
+    func evaluate(
+        _ o: OrderIntent, exposure: Double, grossNotional: Double, lastPrice: Double, now: Int64
+    ) -> RiskRejection? {
+        if killSwitch.isEngaged { return .killSwitch }
+        guard o.quantity.isFinite, o.quantity > 0, o.price.isFinite, o.price > 0 else { return .invalidOrder }
+        let after = exposure + o.side.sign * o.quantity
+        let reducing = abs(after) < abs(exposure) && (after == 0 || (after > 0) == (exposure > 0))
+        if breakerTripped && !reducing { return .circuitBreaker }
+        if o.quantity * o.price > limits.maxOrderNotional { return .orderSize }
+        if !reducing {
+            if abs(after) * o.price > limits.maxPositionNotional { return .positionLimit }
+            let gross = grossNotional - abs(exposure) * o.price + abs(after) * o.price
+            if gross > limits.maxGrossNotional { return .grossNotional }
+        }
+        if lastPrice > 0, abs(o.price - lastPrice) / lastPrice * 10_000 > limits.priceBandBps { return .priceBand }
+        // Throttle: the slot we would overwrite holds the oldest of the last N approvals.
+        if now &- sendTimes[sendCursor] < 1_000_000_000 { return .throttle }
+        return nil
+    }
+
+    /// Feed equity after every mark; trips the breaker (latching) when the drawdown from the peak
+    /// reaches the limit. Returns true exactly when it trips.
+    @inlinable public mutating func observe(drawdown: Double, now: Int64) -> Bool {
+        if !breakerTripped && drawdown >= limits.maxDrawdown {
+            breakerTripped = true
+            breakerTrippedAt = now
+            return true
+        }
+        return false
+    }
+
+    /// Operator action after a trip has been investigated.
+    public mutating func resetBreaker() { breakerTripped = false }
+
+    public func count(_ reason: RiskRejection) -> UInt64 { rejections[reason.rawValue] }
+    public var totalRejected: UInt64 { rejections.reduce(0, +) }
+}

@@ -1,0 +1,208 @@
+import ArgumentParser
+import Foundation
+import Kairos
+import Logging
+
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Run a synthetic multi-instrument market through the whole engine, in process.",
+        discussion: """
+            A seeded synthetic market (bull, bear, sideways and volatile regimes per instrument) \
+            publishes ticks into the engine's inbound ring. The engine thread validates them, \
+            updates the C feature kernels, asks the SMA(10/30) crossover baseline for a target, \
+            sizes an order, checks it with the risk manager and pushes it to the outbound ring, \
+            where an in-process paper venue fills it at the next eligible tick. A live view shows \
+            throughput, decision latency, orders, positions and PnL; a summary follows at the end.
+
+            No network, data files or services are needed.
+
+            Examples:
+              kairos demo                          # 8 instruments for 60 s at 200k ticks/s
+              kairos demo --ticks 1000000 --rate 0 # one million ticks as fast as possible
+              kairos demo --instruments 32 --duration 10 --seed 7
+            """)
+
+    @Option(help: "Number of synthetic instruments.") var instruments = 8
+    @Option(help: "Seconds to run (ignored with --ticks).") var duration: Double = 60
+    @Option(help: "Stop after this many ticks instead of a duration.") var ticks: Int?
+    @Option(help: "Ticks per second the market publishes; 0 = as fast as the engine takes them.")
+    var rate: Double = 200_000
+    @Option(help: "Seed of the synthetic market.") var seed: UInt64 = 42
+    @Option(help: "Capital allocated per instrument.") var capital: Double = 125_000
+    @Option(help: "Paper venue latency before an order can fill, in microseconds.") var latencyUs: Double = 20
+    @Option(help: "Paper venue slippage in basis points.") var slippageBps: Double = 0.5
+    @Option(help: "Paper venue fee in basis points of notional.") var feeBps: Double = 0.2
+    @Option(help: "Fraction of ticks corrupted on purpose to exercise the validator (0 disables).")
+    var badTickRate: Double = 1e-5
+    @Option(help: "Live view refresh period in seconds.") var refresh: Double = 0.5
+    @Flag(help: "No live view; print only the final summary.") var quiet = false
+
+    func validate() throws {
+        guard (1...InstrumentID.max).contains(instruments) else {
+            throw ValidationError("--instruments must be 1...\(InstrumentID.max)")
+        }
+        guard duration > 0 else { throw ValidationError("--duration must be > 0") }
+        guard rate >= 0 else { throw ValidationError("--rate must be >= 0") }
+        if let t = ticks, t <= 0 { throw ValidationError("--ticks must be > 0") }
+    }
+
+    func run() async throws {
+        var o = DemoOptions()
+        o.instruments = instruments
+        o.duration = duration
+        o.ticks = ticks
+        o.rate = rate
+        o.seed = seed
+        o.capitalPerInstrument = capital
+        o.fills = PaperFillConfig(latencyNs: Int64(latencyUs * 1_000), slippageBps: slippageBps, feeBps: feeBps)
+        o.badTickRate = badTickRate
+        let demo = try DemoRun(options: o)
+        let view = LiveView(interactive: !quiet && isatty(STDOUT_FILENO) == 1, quiet: quiet)
+        let started = MonotonicClock.nanoseconds()
+        demo.start()
+        while !demo.isMarketFinished {
+            try await Task.sleep(nanoseconds: UInt64(refresh * 1e9))
+            view.render(demo: demo, elapsed: Double(MonotonicClock.nanoseconds() - started) / 1e9)
+        }
+        demo.stop()
+        let elapsed = Double(MonotonicClock.nanoseconds() - started) / 1e9
+        view.finish()
+        print(Summary.render(demo: demo, elapsed: elapsed))
+    }
+}
+
+/// The live terminal view: redraws in place on a TTY, prints a progress line every 5 s otherwise.
+final class LiveView: @unchecked Sendable {  // only used from the command's task
+    let interactive: Bool
+    let quiet: Bool
+    private var lastGenerated: UInt64 = 0
+    private var lastTime: Double = 0
+    private var lastLine: Double = -10
+
+    init(interactive: Bool, quiet: Bool) {
+        self.interactive = interactive
+        self.quiet = quiet
+        if interactive { print("\u{1B}[?25l\u{1B}[2J", terminator: "") }  // hide cursor, clear
+    }
+
+    func finish() {
+        if interactive { print("\u{1B}[?25h", terminator: "") }
+    }
+
+    func render(demo: DemoRun, elapsed: Double) {
+        guard !quiet, let s = demo.monitor.snapshot else { return }
+        let m = demo.marketSnapshot
+        let dt = max(elapsed - lastTime, 1e-9)
+        let rate = Double(m.generated - min(m.generated, lastGenerated)) / dt
+        lastGenerated = m.generated
+        lastTime = elapsed
+        if !interactive {
+            guard elapsed - lastLine >= 5 else { return }
+            lastLine = elapsed
+            print(
+                "[\(Fmt.fixed(elapsed, 1)) s] ticks \(Fmt.int(s.counters.ticksAccepted)) (\(Fmt.int(Int(rate)))/s) "
+                    + "decision p50 \(Fmt.ns(s.decisionLatency.p50)) p99 \(Fmt.ns(s.decisionLatency.p99)) "
+                    + "orders \(Fmt.int(s.counters.ordersSent)) fills \(Fmt.int(s.counters.fills)) "
+                    + "PnL \(Fmt.money(s.pnl, sign: true))")
+            return
+        }
+        var out = "\u{1B}[H"
+        out += Screen.body(snapshot: s, market: m, demo: demo, elapsed: elapsed, rate: rate)
+        out += "\u{1B}[J"
+        print(out, terminator: "")
+        fflush(stdout)
+    }
+}
+
+enum Screen {
+    static func body(snapshot s: EngineSnapshot, market m: MarketSnapshot, demo: DemoRun, elapsed: Double, rate: Double)
+        -> String
+    {
+        let o = demo.options
+        let horizon = o.ticks.map { "\(Fmt.int($0)) ticks" } ?? "\(Fmt.fixed(o.duration, 0)) s"
+        var l: [String] = []
+        l.append("Kairos demo · \(o.instruments) instruments · policy \(s.policy) · \(Fmt.fixed(elapsed, 1)) s of \(horizon)\u{1B}[K")
+        l.append(String(repeating: "─", count: 78) + "\u{1B}[K")
+        let rej = s.counters.totalTicksRejected
+        l.append(
+            "ticks     generated \(Fmt.int(m.generated))  processed \(Fmt.int(s.counters.ticksAccepted))  "
+                + "(\(Fmt.int(Int(rate)))/s)  bad \(Fmt.int(rej))  ring \(s.inboundDepth)  drops \(Fmt.int(m.dropped))\u{1B}[K")
+        let d = s.decisionLatency
+        l.append(
+            "decision  p50 \(Fmt.ns(d.p50))  p99 \(Fmt.ns(d.p99))  p99.9 \(Fmt.ns(d.p999))  max \(Fmt.ns(d.max))  "
+                + "(tick popped → order pushed)\u{1B}[K")
+        l.append(
+            "orders    sent \(Fmt.int(s.counters.ordersSent))  acks \(Fmt.int(s.counters.acks))  fills \(Fmt.int(s.counters.fills))  "
+                + "risk rejections \(Fmt.int(s.counters.totalOrdersRejected))\(Summary.riskBreakdown(s))\u{1B}[K")
+        l.append(
+            "equity    \(Fmt.money(s.equity))  PnL \(Fmt.money(s.pnl, sign: true))  realized \(Fmt.money(s.realizedPnL, sign: true))  "
+                + "unrealized \(Fmt.money(s.unrealizedPnL, sign: true))  fees \(Fmt.money(s.fees))\u{1B}[K")
+        l.append(
+            "risk      drawdown \(Fmt.pct(s.drawdown))  max \(Fmt.pct(s.maxDrawdown))  gross \(Fmt.money(s.grossExposure))"
+                + (s.breakerTripped ? "  CIRCUIT BREAKER TRIPPED" : "") + (s.killSwitch ? "  KILL SWITCH" : "") + "\u{1B}[K")
+        l.append("\u{1B}[K")
+        l.append(Summary.positionTable(s, regimes: m.regimes).joined(separator: "\u{1B}[K\n") + "\u{1B}[K")
+        return l.joined(separator: "\n") + "\n"
+    }
+}
+
+enum Summary {
+    static func riskBreakdown(_ s: EngineSnapshot) -> String {
+        let parts = RiskRejection.allCases.compactMap { r -> String? in
+            let c = s.counters.ordersRejected[r.rawValue]
+            return c > 0 ? "\(r) \(Fmt.int(c))" : nil
+        }
+        return parts.isEmpty ? "" : " (" + parts.joined(separator: ", ") + ")"
+    }
+
+    static func positionTable(_ s: EngineSnapshot, regimes: [Regime], maxRows: Int = 16) -> [String] {
+        var rows = [
+            Fmt.pad("symbol", 8, right: false) + Fmt.pad("regime", 10) + Fmt.pad("position", 11) + Fmt.pad("avg px", 11)
+                + Fmt.pad("mark", 11) + Fmt.pad("unrealized", 14) + Fmt.pad("realized", 14) + Fmt.pad("fills", 8)
+        ]
+        for (k, p) in s.positions.enumerated().prefix(maxRows) {
+            let regime = k < regimes.count ? regimes[k].description : "-"
+            rows.append(
+                Fmt.pad(s.symbols[k], 8, right: false) + Fmt.pad(regime, 10) + Fmt.pad(Fmt.fixed(p.quantity, 0), 11)
+                    + Fmt.pad(Fmt.fixed(p.averagePrice, 2), 11) + Fmt.pad(Fmt.fixed(p.markPrice, 2), 11)
+                    + Fmt.pad(Fmt.money(p.unrealizedPnL, sign: true), 14) + Fmt.pad(Fmt.money(p.realizedPnL, sign: true), 14)
+                    + Fmt.pad(Fmt.int(p.fillCount), 8))
+        }
+        if s.positions.count > maxRows { rows.append("… \(s.positions.count - maxRows) more") }
+        return rows
+    }
+
+    static func render(demo: DemoRun, elapsed: Double) -> String {
+        guard let s = demo.monitor.snapshot else { return "no snapshot published" }
+        let m = demo.marketSnapshot
+        let c = s.counters
+        var l: [String] = []
+        l.append("")
+        l.append("Kairos demo summary")
+        l.append(String(repeating: "═", count: 78))
+        l.append("run         \(Fmt.fixed(elapsed, 2)) s, \(demo.options.instruments) instruments, seed \(demo.options.seed), policy \(s.policy)")
+        l.append(
+            "ticks       generated \(Fmt.int(m.generated)), accepted \(Fmt.int(c.ticksAccepted)) "
+                + "(\(Fmt.int(Int(Double(c.ticksAccepted) / max(elapsed, 1e-9))))/s), ring drops \(Fmt.int(m.dropped))")
+        let bad = TickRejection.allCases.compactMap { r -> String? in
+            c.ticksRejected[r.rawValue] > 0 ? "\(r) \(Fmt.int(c.ticksRejected[r.rawValue]))" : nil
+        }
+        l.append(
+            "bad ticks   injected \(Fmt.int(m.corrupted)), rejected \(Fmt.int(c.totalTicksRejected))"
+                + (bad.isEmpty ? "" : " (" + bad.joined(separator: ", ") + ")"))
+        let d = s.decisionLatency, o = s.orderLatency
+        l.append("decision    p50 \(Fmt.ns(d.p50)), p99 \(Fmt.ns(d.p99)), p99.9 \(Fmt.ns(d.p999)), max \(Fmt.ns(d.max)) over \(Fmt.int(d.count)) ticks")
+        l.append("tick→order  p50 \(Fmt.ns(o.p50)), p99 \(Fmt.ns(o.p99)), p99.9 \(Fmt.ns(o.p999)), max \(Fmt.ns(o.max)) over \(Fmt.int(o.count)) orders")
+        l.append(
+            "orders      sent \(Fmt.int(c.ordersSent)), acked \(Fmt.int(c.acks)), filled \(Fmt.int(c.fills)), venue rejects \(Fmt.int(c.venueRejects)), "
+                + "risk rejections \(Fmt.int(c.totalOrdersRejected))\(riskBreakdown(s))")
+        l.append(
+            "PnL         \(Fmt.money(s.pnl, sign: true)) on \(Fmt.money(s.initialCapital)) (\(Fmt.pct(s.pnl / s.initialCapital, 3))), "
+                + "realized \(Fmt.money(s.realizedPnL, sign: true)), unrealized \(Fmt.money(s.unrealizedPnL, sign: true)), fees \(Fmt.money(s.fees))")
+        l.append("risk        max drawdown \(Fmt.pct(s.maxDrawdown)), breaker \(s.breakerTripped ? "TRIPPED" : "ok"), kill switch \(s.killSwitch ? "ENGAGED" : "off")")
+        l.append("")
+        l.append(contentsOf: positionTable(s, regimes: m.regimes))
+        return l.joined(separator: "\n")
+    }
+}

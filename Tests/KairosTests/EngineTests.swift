@@ -1,0 +1,180 @@
+import CKairos
+import Testing
+@testable import Kairos
+
+/// A policy that returns a fixed target per instrument, changeable by the test.
+struct ScriptedPolicy: DecisionPolicy {
+    var name: String { "scripted" }
+    var target: Double?
+    var seen: Int = 0
+    var lastFeatureUpdates: UInt64 = 0
+    mutating func decide(_ context: DecisionContext) -> Double? {
+        seen += 1
+        lastFeatureUpdates = context.featureUpdates
+        return target
+    }
+}
+
+/// Ticks from a list of mids, one instrument, 1 ms apart, 2 bps wide.
+struct ListSource: TickSource {
+    var mids: [Double]
+    var k = 0
+    var instrument: UInt16 = 0
+    mutating func nextTick(into tick: inout Tick) -> Bool {
+        guard k < mids.count else { return false }
+        let m = mids[k]
+        k += 1
+        tick = Tick(
+            instrument: InstrumentID(instrument), seq: UInt64(k), exchangeTime: Int64(k) * 1_000_000,
+            receiveTime: Int64(k) * 1_000_000, bid: m * (1 - 1e-4), ask: m * (1 + 1e-4))
+        return true
+    }
+}
+
+@Suite struct EngineTests {
+    func config(capital: Double = 10_000, risk: RiskLimits? = nil) -> EngineConfig {
+        var c = EngineConfig.synthetic(instruments: 1, capitalPerInstrument: capital)
+        if let risk { c.risk = risk }
+        return c
+    }
+    let fills = PaperFillConfig(latencyNs: 0, slippageBps: 0, feeBps: 0)
+
+    @Test func targetBecomesAnOrderThatFillsOnTheNextTick() throws {
+        var source = ListSource(mids: [100, 100, 100, 100])
+        let events = RecentEvents()
+        let report = try Backtest.run(
+            policy: ScriptedPolicy(target: 0.5), source: &source, config: config(), fills: fills, events: events)
+        let c = report.snapshot.counters
+        #expect(c.ordersSent == 1)
+        #expect(c.acks == 1 && c.fills == 1)
+        // 0.5 × 10,000 / 100 = 50 units, bought at the ask of the second tick.
+        #expect(report.snapshot.positions[0].quantity == 50)
+        #expect(abs(report.snapshot.positions[0].averagePrice - 100 * (1 + 1e-4)) < 1e-9)
+        #expect(events.events.contains { if case .orderSent(let o) = $0 { o.quantity == 50 && o.side == 1 } else { false } })
+    }
+
+    @Test func pnlFollowsThePrice() throws {
+        var source = ListSource(mids: [100, 100, 110, 110])
+        let report = try Backtest.run(policy: ScriptedPolicy(target: 1), source: &source, config: config(), fills: fills)
+        // 100 units bought at 100.01 (ask of tick 2), marked at mid 110.
+        let expected = 100 * (110 - 100 * (1 + 1e-4))
+        #expect(abs(report.snapshot.pnl - expected) < 1e-6)
+        #expect(abs(report.snapshot.unrealizedPnL - expected) < 1e-6)
+    }
+
+    @Test func smallTargetChangesAreIgnoredAndZeroCloses() throws {
+        var c = config()
+        c.minRebalanceFraction = 0.2
+        let inbound = SPSCRing<Tick>(capacity: 16), outbound = SPSCRing<Order>(capacity: 16)
+        let execs = SPSCRing<ExecutionReport>(capacity: 16)
+        let engine = try Engine(
+            config: c, policy: ScriptedPolicy(target: 0.1), clock: SimulatedClock(), inbound: inbound,
+            outbound: outbound, executions: execs)
+        var src = ListSource(mids: Array(repeating: 100, count: 3))
+        var t = Tick()
+        _ = src.nextTick(into: &t)
+        #expect(engine.processTick(t) == false)  // 0.1 < 0.2 of the allocation: ignored
+        #expect(outbound.approximateCount == 0)
+    }
+
+    @Test func badTicksAreCountedAndNeverReachTheFeatures() throws {
+        let inbound = SPSCRing<Tick>(capacity: 16), outbound = SPSCRing<Order>(capacity: 16)
+        let execs = SPSCRing<ExecutionReport>(capacity: 16)
+        let engine = try Engine(
+            config: config(), policy: ScriptedPolicy(target: nil), clock: SimulatedClock(), inbound: inbound,
+            outbound: outbound, executions: execs)
+        func t(_ bid: Double, _ ask: Double, ts: Int64, inst: UInt16 = 0) -> Tick {
+            Tick(instrument: InstrumentID(inst), seq: 1, exchangeTime: ts, receiveTime: ts, bid: bid, ask: ask)
+        }
+        engine.processTick(t(99, 101, ts: 10))
+        let f0 = engine.features(of: InstrumentID(0))
+        for bad in [
+            t(.nan, 101, ts: 11), t(99, .infinity, ts: 11), t(0, 101, ts: 11), t(-1, 101, ts: 11),
+            t(102, 101, ts: 11), t(99, 101, ts: 5), t(99, 101, ts: 11, inst: 9),
+        ] {
+            #expect(engine.processTick(bad) == false)
+        }
+        let c = engine.counters
+        #expect(c.ticksAccepted == 1)
+        #expect(c.totalTicksRejected == 7)
+        #expect(c.ticksRejected[TickRejection.nonFinitePrice.rawValue] == 2)
+        #expect(c.ticksRejected[TickRejection.nonPositivePrice.rawValue] == 2)
+        #expect(c.ticksRejected[TickRejection.crossedQuote.rawValue] == 1)
+        #expect(c.ticksRejected[TickRejection.timestampBackwards.rawValue] == 1)
+        #expect(c.ticksRejected[TickRejection.unknownInstrument.rawValue] == 1)
+        #expect(engine.policy.seen == 1)
+        #expect(engine.policy.lastFeatureUpdates == 1)
+        let f1 = engine.features(of: InstrumentID(0))
+        for k in 0..<Feature.count { #expect(f0[index: k] == f1[index: k] || (f0[index: k].isNaN && f1[index: k].isNaN)) }
+        #expect(engine.portfolio.equity == engine.portfolio.initialCapital)
+    }
+
+    @Test func riskRejectionsAreCountedOnTheEnginePath() throws {
+        // Position limit below what the policy wants.
+        let limits = RiskLimits(maxPositionNotional: 1_000, maxOrderNotional: 100_000, maxGrossNotional: 100_000)
+        var source = ListSource(mids: [100, 100, 100])
+        let events = RecentEvents()
+        let report = try Backtest.run(
+            policy: ScriptedPolicy(target: 1), source: &source, config: config(risk: limits), fills: fills, events: events)
+        #expect(report.snapshot.counters.ordersSent == 0)
+        #expect(report.snapshot.counters.ordersRejected[RiskRejection.positionLimit.rawValue] == 3)
+        #expect(report.snapshot.positions[0].quantity == 0)
+        #expect(events.events.contains { if case .orderRejected(_, .positionLimit, _) = $0 { true } else { false } })
+    }
+
+    @Test func circuitBreakerFlattensAndHalts() throws {
+        var limits = RiskLimits.scaled(capitalPerInstrument: 10_000, instruments: 1)
+        limits.maxDrawdown = 0.1
+        limits.priceBandBps = 10_000
+        // Long 1× from 100, then the price falls 30 %: the breaker trips, the engine sells out.
+        var mids: [Double] = [100, 100, 100]
+        mids += stride(from: 97.0, through: 70, by: -3)
+        mids += Array(repeating: 70, count: 5)
+        var source = ListSource(mids: mids)
+        let report = try Backtest.run(
+            policy: ScriptedPolicy(target: 1), source: &source, config: config(risk: limits), fills: fills)
+        let s = report.snapshot
+        #expect(s.breakerTripped)
+        #expect(s.counters.breakerTrips == 1)
+        #expect(s.positions[0].quantity == 0)
+        #expect(s.counters.ordersSent == 2)  // the entry and the flattening sell
+        #expect(s.maxDrawdown >= 0.1)
+    }
+
+    @Test func killSwitchBlocksEveryOrder() throws {
+        let inbound = SPSCRing<Tick>(capacity: 16), outbound = SPSCRing<Order>(capacity: 16)
+        let execs = SPSCRing<ExecutionReport>(capacity: 16)
+        let kill = KillSwitch()
+        let engine = try Engine(
+            config: config(), policy: ScriptedPolicy(target: 1), clock: SimulatedClock(), inbound: inbound,
+            outbound: outbound, executions: execs, killSwitch: kill)
+        kill.engage()
+        var src = ListSource(mids: [100, 100])
+        var t = Tick()
+        _ = src.nextTick(into: &t)
+        #expect(engine.processTick(t) == false)
+        #expect(engine.counters.ordersRejected[RiskRejection.killSwitch.rawValue] == 1)
+        kill.release()
+        _ = src.nextTick(into: &t)
+        #expect(engine.processTick(t) == true)
+        #expect(outbound.pop()?.quantity == 100)
+    }
+
+    @Test func executionsForUnknownOrdersAreCountedNotApplied() throws {
+        let inbound = SPSCRing<Tick>(capacity: 16), outbound = SPSCRing<Order>(capacity: 16)
+        let execs = SPSCRing<ExecutionReport>(capacity: 16)
+        let engine = try Engine(
+            config: config(), policy: ScriptedPolicy(target: nil), clock: SimulatedClock(), inbound: inbound,
+            outbound: outbound, executions: execs)
+        var r = ExecutionReport()
+        r.client_order_id = 77
+        r.kind = UInt8(KAIROS_EXEC_FILL.rawValue)
+        r.fill_qty = 5
+        r.fill_price = 100
+        r.side = Side.buy.rawValue
+        _ = execs.push(r)
+        engine.drainExecutions()
+        #expect(engine.counters.unknownExecutions == 1)
+        #expect(engine.portfolio.positions[0].quantity == 0)
+    }
+}
