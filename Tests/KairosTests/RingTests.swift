@@ -1,0 +1,240 @@
+// Single-thread semantics of the SPSC ring and the MPSC queue (C core through the Swift wrappers,
+// plus the C create's argument checks).
+import CKairos
+import Testing
+@testable import Kairos
+
+/// A tick whose every field is derived from `n`, so a torn or misplaced record is detected.
+func ringTestTick(_ n: UInt64) -> Tick {
+    Tick(instrument: InstrumentID(UInt16(truncatingIfNeeded: n % 4096)), seq: n,
+         exchangeTime: Int64(bitPattern: n &* 3), receiveTime: Int64(bitPattern: n &* 5),
+         bid: Double(n), ask: Double(n) + 0.5, last: Double(n) + 0.25,
+         bidSize: Float(n % 1000), askSize: Float(n % 777), lastSize: Float(n % 55),
+         publisher: UInt16(truncatingIfNeeded: n >> 12))
+}
+
+func ringTestTickIsValid(_ t: Tick, _ n: UInt64) -> Bool {
+    let e = ringTestTick(n)
+    return t.seq == e.seq && t.ts_exchange_ns == e.ts_exchange_ns && t.ts_recv_ns == e.ts_recv_ns
+        && t.bid == e.bid && t.ask == e.ask && t.last == e.last && t.bid_size == e.bid_size
+        && t.ask_size == e.ask_size && t.last_size == e.last_size && t.instrument == e.instrument
+        && t.publisher == e.publisher
+}
+
+@Suite struct RingTests {
+    @Test func cCreateRejectsBadArguments() {
+        for cap: UInt32 in [0, 1, 3, 6, 100, 1023] {
+            #expect(kairos_ring_create(cap, 8) == nil, "capacity \(cap)")
+            #expect(kairos_mpsc_create(cap, 8) == nil, "capacity \(cap)")
+        }
+        #expect(kairos_ring_create(16, 0) == nil)
+        #expect(kairos_mpsc_create(16, 0) == nil)
+        let r = kairos_ring_create(2, 64)
+        #expect(r != nil)
+        if let r {
+            #expect(kairos_ring_capacity(r) == 2)
+            #expect(kairos_ring_record_size(r) == 64)
+            kairos_ring_destroy(r)
+        }
+        let q = kairos_mpsc_create(4, 64)
+        #expect(q != nil)
+        if let q {
+            #expect(kairos_mpsc_capacity(q) == 4)
+            kairos_mpsc_destroy(q)
+        }
+    }
+
+    @Test func emptyPopFailsAndFullPushFails() {
+        let ring = SPSCRing<Tick>(capacity: 8)
+        #expect(ring.capacity == 8)
+        #expect(ring.pop() == nil)
+        #expect(ring.approximateCount == 0)
+        for i in 0..<8 { #expect(ring.push(ringTestTick(UInt64(i)))) }
+        #expect(ring.approximateCount == 8)
+        #expect(!ring.push(ringTestTick(99)))
+        #expect(ring.pushedCount == 8)
+        // The failed push wrote nothing: the oldest record is still 0 and FIFO holds.
+        for i in 0..<8 {
+            let t = ring.pop()
+            #expect(t != nil && ringTestTickIsValid(t!, UInt64(i)))
+        }
+        #expect(ring.pop() == nil)
+        #expect(ring.poppedCount == 8)
+        #expect(ring.approximateCount == 0)
+    }
+
+    @Test func fifoAcrossManyWraps() {
+        let ring = SPSCRing<UInt64>(capacity: 4)
+        var next: UInt64 = 0
+        var expected: UInt64 = 0
+        // Uneven push/pop bursts so head and tail wrap at every possible offset.
+        for round in 0..<5_000 {
+            let burst = 1 + round % 4
+            for _ in 0..<burst where ring.push(next) { next += 1 }
+            for _ in 0..<(1 + (round * 7) % 4) {
+                guard let v = ring.pop() else { break }
+                #expect(v == expected)
+                expected += 1
+            }
+        }
+        while let v = ring.pop() {
+            #expect(v == expected)
+            expected += 1
+        }
+        #expect(expected == next)
+        #expect(next > 4 * 1_000)
+        #expect(ring.pushedCount == next && ring.poppedCount == next)
+    }
+
+    @Test func batchPushPopAcrossWrapPoint() {
+        let ring = SPSCRing<Tick>(capacity: 16)
+        // Move head and tail to index 11, so a batch of 10 wraps (5 at the end, 5 at the start).
+        for i in 0..<11 { #expect(ring.push(ringTestTick(UInt64(i)))) }
+        for i in 0..<11 { #expect(ring.pop().map { ringTestTickIsValid($0, UInt64(i)) } == true) }
+        let src = (100..<130).map { ringTestTick(UInt64($0)) }
+        let pushed = src.withUnsafeBufferPointer { ring.push(contentsOf: $0) }
+        #expect(pushed == 16) // only capacity fits
+        let more = src.withUnsafeBufferPointer { ring.push(contentsOf: UnsafeBufferPointer(rebasing: $0[16...])) }
+        #expect(more == 0)
+        var out = [Tick](repeating: Tick(), count: 10)
+        let got = out.withUnsafeMutableBufferPointer { ring.pop(into: $0) }
+        #expect(got == 10)
+        for i in 0..<10 { #expect(ringTestTickIsValid(out[i], UInt64(100 + i))) }
+        // Push 10 more (wrapping again), then drain everything in one batch larger than the content.
+        let pushed2 = src.withUnsafeBufferPointer { ring.push(contentsOf: UnsafeBufferPointer(rebasing: $0[16..<26])) }
+        #expect(pushed2 == 10)
+        var all = [Tick](repeating: Tick(), count: 40)
+        let got2 = all.withUnsafeMutableBufferPointer { ring.pop(into: $0) }
+        #expect(got2 == 16)
+        for i in 0..<16 { #expect(ringTestTickIsValid(all[i], UInt64(110 + i))) }
+        #expect(all.withUnsafeMutableBufferPointer { ring.pop(into: $0) } == 0)
+        // Empty buffers are fine.
+        #expect(ring.push(contentsOf: UnsafeBufferPointer(start: nil, count: 0)) == 0)
+        #expect(ring.pop(into: UnsafeMutableBufferPointer(start: nil, count: 0)) == 0)
+    }
+
+    @Test func reserveCommitAndPeekReleaseStopAtWrap() {
+        let ring = SPSCRing<UInt64>(capacity: 8)
+        // Advance both indices to 5.
+        for i in 0..<5 { #expect(ring.push(UInt64(i))) }
+        for _ in 0..<5 { _ = ring.pop() }
+        // Free slots: 8, but only 3 contiguous before the wrap.
+        var offered = 0
+        let filled = ring.withReservedSlots { buf in
+            offered = buf.count
+            for i in 0..<buf.count { buf[i] = UInt64(1000 + i) }
+            return buf.count
+        }
+        #expect(offered == 3 && filled == 3)
+        // Next reservation starts at slot 0 and offers the remaining 5.
+        let filled2 = ring.withReservedSlots { buf in
+            offered = buf.count
+            buf[0] = 1003
+            buf[1] = 1004
+            return 2 // commit only a prefix
+        }
+        #expect(offered == 5 && filled2 == 2)
+        #expect(ring.approximateCount == 5)
+        // Peek: 3 contiguous up to the wrap; consume 2 of them.
+        var seen: [UInt64] = []
+        let used = ring.withAvailable { buf in
+            seen = Array(buf)
+            return 2
+        }
+        #expect(used == 2 && seen == [1000, 1001, 1002])
+        let used2 = ring.withAvailable { buf in
+            seen = Array(buf)
+            return buf.count
+        }
+        #expect(used2 == 1 && seen == [1002])
+        let used3 = ring.withAvailable { buf in
+            seen = Array(buf)
+            return buf.count
+        }
+        #expect(used3 == 2 && seen == [1003, 1004])
+        // Empty / full: the body is not called.
+        var called = false
+        #expect(ring.withAvailable { _ in called = true; return 0 } == 0)
+        #expect(!called)
+        for i in 0..<8 { #expect(ring.push(UInt64(i))) }
+        #expect(ring.withReservedSlots { _ in called = true; return 0 } == 0)
+        #expect(!called)
+        // Releasing zero leaves everything in place.
+        #expect(ring.withAvailable { _ in 0 } == 0)
+        #expect(ring.approximateCount == 8)
+    }
+
+    @Test func cZeroCopyContiguityReported() throws {
+        let r = try #require(kairos_ring_create(8, 8))
+        defer { kairos_ring_destroy(r) }
+        var n: UInt32 = 99
+        #expect(kairos_ring_peek(r, &n) == nil && n == 0)
+        var v: UInt64 = 7
+        for _ in 0..<6 { #expect(kairos_ring_push(r, &v)) }
+        for _ in 0..<6 { #expect(kairos_ring_pop(r, &v)) }
+        let p = kairos_ring_reserve(r, &n)
+        #expect(p != nil && n == 2) // slots 6, 7
+        kairos_ring_commit(r, 2)
+        let p2 = kairos_ring_reserve(r, &n)
+        #expect(p2 != nil && n == 6) // slots 0...5, 6 and 7 are full
+        kairos_ring_commit(r, 6)
+        #expect(kairos_ring_reserve(r, &n) == nil && n == 0)
+        #expect(kairos_ring_peek(r, &n) != nil && n == 2)
+        kairos_ring_release(r, 2)
+        #expect(kairos_ring_peek(r, &n) != nil && n == 6)
+        kairos_ring_release(r, 6)
+        #expect(kairos_ring_size_approx(r) == 0)
+    }
+
+    @Test func dropCounting() {
+        let ring = SPSCRing<UInt64>(capacity: 2)
+        #expect(ring.dropCount == 0)
+        #expect(ring.pushOrCountDrop(1))
+        #expect(ring.pushOrCountDrop(2))
+        #expect(!ring.pushOrCountDrop(3))
+        #expect(!ring.pushOrCountDrop(4))
+        #expect(ring.dropCount == 2)
+        ring.countDrops(5)
+        ring.countDrops(0)
+        #expect(ring.dropCount == 7)
+        #expect(ring.pop() == 1 && ring.pop() == 2 && ring.pop() == nil)
+        #expect(ring.pushedCount == 2)
+    }
+
+    @Test func mpscSingleThreadSemantics() {
+        let q = MPSCQueue<Tick>(capacity: 4)
+        #expect(q.capacity == 4)
+        #expect(q.pop() == nil)
+        var next: UInt64 = 0
+        var expected: UInt64 = 0
+        for round in 0..<1_000 {
+            for _ in 0..<(1 + round % 5) {
+                if q.push(ringTestTick(next)) { next += 1 } else { break }
+            }
+            for _ in 0..<(1 + (round * 3) % 5) {
+                guard let t = q.pop() else { break }
+                #expect(ringTestTickIsValid(t, expected))
+                expected += 1
+            }
+        }
+        while let t = q.pop() {
+            #expect(ringTestTickIsValid(t, expected))
+            expected += 1
+        }
+        #expect(expected == next && next > 1_000)
+        // Full: push fails, pushOrCountDrop counts.
+        for i in 0..<4 { #expect(q.push(ringTestTick(UInt64(i)))) }
+        #expect(!q.push(ringTestTick(9)))
+        #expect(!q.pushOrCountDrop(ringTestTick(9)))
+        q.countDrops(3)
+        #expect(q.dropCount == 4)
+        var out = [Tick](repeating: Tick(), count: 8)
+        let got = out.withUnsafeMutableBufferPointer { q.pop(into: $0) }
+        #expect(got == 4)
+        for i in 0..<4 { #expect(ringTestTickIsValid(out[i], UInt64(i))) }
+        #expect(q.pop() == nil)
+        let small = MPSCQueue<UInt64>(capacity: 2)
+        #expect(small.push(10) && small.push(11) && !small.push(12))
+        #expect(small.pop() == 10 && small.push(12) && small.pop() == 11 && small.pop() == 12 && small.pop() == nil)
+    }
+}
