@@ -289,6 +289,7 @@ public enum OHLCVCSV {
         var nanos: Int64 = 0
         if i < b.count {
             guard b[i] == 84 || b[i] == 32 else { return nil }  // 'T' or ' '
+            i += 1
             while i < b.count, b[i] == 32 { i += 1 }
             guard let (hh, hn) = digits(max: 2), hn == 2 || hn == 1, i < b.count, b[i] == 58 else { return nil }
             i += 1
