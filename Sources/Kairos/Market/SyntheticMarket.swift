@@ -110,29 +110,36 @@ public struct SyntheticMarket: Sendable {
     /// one uniform for the transition, one normal for the innovation.
     public mutating func step(instrument: Int) -> MarketStep {
         precondition(instrument >= 0 && instrument < instruments)
-        return _step(instrument)
+        var s = states[instrument]
+        let st = advance(&s)
+        states[instrument] = s
+        return st
     }
 
-    private mutating func _step(_ i: Int) -> MarketStep {
-        let prev = states[i].regime.rawValue
-        let u = states[i].rng.nextDouble()
+    /// One model step on a local copy of the instrument's state: callers copy the state out,
+    /// advance it and store it back once, so the array's uniqueness and bounds checks happen
+    /// once per tick instead of once per field access.
+    @inline(__always)
+    private func advance(_ s: inout InstrumentState) -> MarketStep {
+        let prev = s.regime.rawValue
+        let u = s.rng.nextDouble()
         var next = 3
         let base = 4 * prev
         for j in 0..<4 where u < cumulative[base + j] {
             next = j
             break
         }
-        let x = states[i].logPrice
-        if anchorsAtEntry && next != prev { states[i].anchor = x }
-        let m = states[i].anchor
+        let x = s.logPrice
+        if anchorsAtEntry && next != prev { s.anchor = x }
+        let m = s.anchor
         let p = params[next]
         let mean = p.mu + p.kappa * (m - x)
-        let r = mean + p.sigma * states[i].rng.nextGaussian()
+        let r = mean + p.sigma * s.rng.nextGaussian()
         let xNew = x + r
-        states[i].logPrice = xNew
-        if !anchorsAtEntry { states[i].anchor = m + emaSmoothing * (xNew - m) }
+        s.logPrice = xNew
+        if !anchorsAtEntry { s.anchor = m + emaSmoothing * (xNew - m) }
         let regime = Regime(rawValue: next)!
-        states[i].regime = regime
+        s.regime = regime
         return MarketStep(regime: regime, logReturn: r, logPrice: xNew, anchor: m, conditionalMean: mean)
     }
 
@@ -150,16 +157,18 @@ public struct SyntheticMarket: Sendable {
         let k = ticksEmitted
         let i = Int(k % Int64(instruments))
         ticksEmitted = k + 1
-        let st = _step(i)
+        var s = states[i]
+        let st = advance(&s)
         let mid = exp(st.logPrice)
         let lean = params[st.regime.rawValue].sizeImbalance
         let q = scenario.meanQuoteSize
-        let u1 = states[i].rng.nextDouble()
-        let u2 = states[i].rng.nextDouble()
-        let u3 = states[i].rng.nextDouble()
-        let u4 = states[i].rng.nextDouble()
-        states[i].seq &+= 1
-        tick.seq = states[i].seq
+        let u1 = s.rng.nextDouble()
+        let u2 = s.rng.nextDouble()
+        let u3 = s.rng.nextDouble()
+        let u4 = s.rng.nextDouble()
+        s.seq &+= 1
+        states[i] = s
+        tick.seq = s.seq
         tick.ts_exchange_ns = scenario.startTimeNs &+ k &* scenario.tickIntervalNs
         tick.ts_recv_ns = 0
         tick.bid = mid * (1 - halfSpread)
@@ -192,8 +201,9 @@ public struct SyntheticMarket: Sendable {
         let k = scenario.barSubsteps
         var walk = [Double](repeating: 0, count: k)
         for _ in 0..<max(count, 0) {
-            let a = states[instrument].logPrice
-            let st = _step(instrument)
+            var s = states[instrument]
+            let a = s.logPrice
+            let st = advance(&s)
             let b = st.logPrice
             let sd = params[st.regime.rawValue].sigma / Double(k).squareRoot()
             // Bridge: y_j = a + W_j + (j/K)(b - a - W_K); draw W first, then place the points.
@@ -201,7 +211,7 @@ public struct SyntheticMarket: Sendable {
             if k > 1 {
                 var w = 0.0
                 for j in 0..<k {
-                    w += sd * states[instrument].rng.nextGaussian()
+                    w += sd * s.rng.nextGaussian()
                     walk[j] = w
                 }
                 let wK = walk[k - 1]
@@ -212,9 +222,10 @@ public struct SyntheticMarket: Sendable {
                 }
             }
             let vol = scenario.meanBarVolume * params[st.regime.rawValue].volumeMultiplier
-                * (0.5 + states[instrument].rng.nextDouble())
-            let ts = scenario.startTimeNs &+ states[instrument].barIndex &* scenario.barIntervalNs
-            states[instrument].barIndex += 1
+                * (0.5 + s.rng.nextDouble())
+            let ts = scenario.startTimeNs &+ s.barIndex &* scenario.barIntervalNs
+            s.barIndex += 1
+            states[instrument] = s
             bars.append(Bar(timestamp: ts, open: exp(a), high: exp(hi), low: exp(lo), close: exp(b), volume: vol))
             regimes.append(st.regime)
         }
