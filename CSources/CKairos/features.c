@@ -98,7 +98,10 @@ struct kairos_feat_batch {
     void *mem;
 };
 
-struct kairos_feat_state { struct kairos_feat_batch b; };
+struct kairos_feat_state {
+    struct kairos_feat_batch b;
+    int fma_clone; /* use kairos_feat_update_fma: same source, fma() inlined as vfmadd */
+};
 
 static size_t kairos_round8(size_t k) { return (k + 7u) & ~(size_t)7u; } /* 64-byte multiples */
 
@@ -224,8 +227,10 @@ static void kairos_recompute_price_lane(struct kairos_feat_batch *b, size_t i) {
     b->K[i] = K; b->S1[i] = s1; b->S2[i] = s2; b->E[i] = 0.0;
 }
 
-/* The scalar lane kernel. np is the lane stride; o/stride address the 12 outputs. */
-static inline void kairos_lane_scalar(struct kairos_feat_batch *restrict b, const kairos_feat_step *st,
+/* The scalar lane kernel. np is the lane stride; out/stride address the 12 outputs. Always
+ * inlined: with np = stride = 1 the index arithmetic folds away, and inside the FMA clone of
+ * the single-instrument update its fma() calls become single instructions. */
+static inline __attribute__((always_inline)) void kairos_lane_scalar(struct kairos_feat_batch *restrict b, const kairos_feat_step *st,
                                       size_t np, size_t i, double p, double h, double l, double bv,
                                       double sv, double *restrict out, size_t stride) {
     if (st->first) {
@@ -686,6 +691,7 @@ kairos_feat_state *kairos_feat_create(const kairos_feat_config *cfg) {
         free(s);
         return NULL;
     }
+    s->fma_clone = KAIROS_HAVE_AVX2_CODE && kairos_cpu_has_avx2_fma();
     return s;
 }
 
@@ -697,8 +703,28 @@ void kairos_feat_destroy(kairos_feat_state *s) {
 
 void kairos_feat_reset(kairos_feat_state *s) { kairos_batch_reset(&s->b); }
 
+#if KAIROS_HAVE_AVX2_CODE
+/* The same kernel compiled for AVX2+FMA: fma() becomes one vfmadd instead of a libm call.
+ * fma is correctly rounded either way, and the file forbids other contraction, so the
+ * results are bitwise those of the portable build. */
+static KAIROS_AVX2 void kairos_feat_update_fma(struct kairos_feat_batch *b, const kairos_feat_input *in,
+                                               kairos_feat_vector *out) {
+    kairos_feat_step st;
+    kairos_step_prepare(b, &st);
+    kairos_lane_scalar(b, &st, 1, 0, in->price, in->high, in->low, in->buy_volume, in->sell_volume,
+                       out->v, 1);
+    kairos_step_finish(b, 0);
+}
+#endif
+
 void kairos_feat_update(kairos_feat_state *s, const kairos_feat_input *in, kairos_feat_vector *out) {
     struct kairos_feat_batch *b = &s->b;
+#if KAIROS_HAVE_AVX2_CODE
+    if (s->fma_clone) {
+        kairos_feat_update_fma(b, in, out);
+        return;
+    }
+#endif
     kairos_feat_step st;
     kairos_step_prepare(b, &st);
     /* np = 1, i = 0, stride 1: the batch-of-one layout is the plain state, and the constant
