@@ -198,7 +198,7 @@ static inline void kairos_step_prepare(const struct kairos_feat_batch *b, kairos
  * (relative error ~2.3e-10) the lane recomputes its window exactly (two-pass, anchor = mean)
  * before answering. `floor` stops the guard from chasing windows whose spread is below the
  * rounding noise of the prices themselves (std < ~2^-48 |p|), where no double method, the
- * two-pass reference included, has relative accuracy: there the error is absolute, <= 2^-32 floor.
+ * two-pass reference included, has relative accuracy: such windows report var = 0 exactly.
  * Triggering needs |mean - K| >~ 2^10 std / sqrt(n) of drift, which one update cannot produce
  * right after a recompute, so recomputes stay rare (amortised O(1)). */
 #define KAIROS_GUARD_SCALE 1048576.0        /* 2^-32 / (2u) = 2^20 */
@@ -275,7 +275,9 @@ static inline __attribute__((always_inline)) void kairos_lane_scalar(struct kair
             mo = s1 / st->nw;
             res = fma(-s1, mo, s2);
         }
-        var = kairos_max(res / st->nwm1, 0.0);
+        /* Below the floor the spread is rounding noise of the prices (a constant window whose
+         * mean rounds off by an ulp, say): report exactly 0, so ZSCORE is 0, not noise / noise. */
+        var = res > floor_ ? res / st->nwm1 : 0.0;
     }
     double mean = K + mo;
     double z = var > 0.0 ? (p - mean) / sqrt(var) : 0.0;
@@ -477,7 +479,8 @@ static inline KAIROS_AVX2 void kairos_group_avx2(struct kairos_feat_batch *restr
             mo = _mm256_div_pd(s1, nwv);
             res = _mm256_fnmadd_pd(s1, mo, s2);
         }
-        var = _mm256_max_pd(_mm256_div_pd(res, _mm256_set1_pd(st->nwm1)), zero);
+        var = _mm256_and_pd(_mm256_cmp_pd(res, floor_, _CMP_GT_OQ),
+                            _mm256_div_pd(res, _mm256_set1_pd(st->nwm1)));
     }
     __m256d mean = _mm256_add_pd(K, mo);
     __m256d varpos = _mm256_cmp_pd(var, zero, _CMP_GT_OQ);

@@ -47,7 +47,9 @@ typedef enum kairos_feature {
  *  - MOMENTUM: log1p((p_t - p_ref)/p_ref), p_ref = p_{t-L} when t >= L, else p_0 (0 at t = 0).
  *  - HL_RANGE: (max high - min low over the last min(t+1, W) updates) / p_t.
  *  - VOLUME_IMBALANCE: 0 when the windowed buy + sell sum is not > 0.
- * ROLL_VAR is clamped at 0; ZSCORE is 0 unless ROLL_VAR > 0. */
+ * ROLL_VAR is exactly 0 when (n-1) var <= n K^2 2^-96 (K ~ the window mean: a standard deviation
+ * below ~2^-48 |price| is rounding noise of the prices, e.g. a constant window); ZSCORE is 0
+ * unless ROLL_VAR > 0. Accuracy: see docs/features.md. */
 
 typedef struct kairos_feat_config {
     uint32_t window;         /* rolling mean/var/zscore/hl-range/volume window, >= 2 */
