@@ -188,6 +188,22 @@ func compare(_ got: [FeatureVector], _ ref: [[Double]], _ s: Series) -> [(Featur
     return worst
 }
 
+/// Largest relative error of one feature over rows where the reference is not 0 (diagnostics
+/// printed by the accuracy tests; the assertions use `compare`).
+func maxRelativeError(_ got: [FeatureVector], _ ref: [[Double]], _ f: Feature) -> Double {
+    var w = 0.0
+    for t in 0..<ref.count where ref[t][f.rawValue] != 0 {
+        w = max(w, abs(got[t][f] - ref[t][f.rawValue]) / abs(ref[t][f.rawValue]))
+    }
+    return w
+}
+
+func report(_ label: String, _ got: [FeatureVector], _ ref: [[Double]]) {
+    let parts = [Feature.rollingMean, .rollingVariance, .realizedVolatility, .zScore, .emaFast, .rsi, .highLowRange]
+        .map { "\($0) \(maxRelativeError(got, ref, $0))" }
+    print("\(label) max relative error: " + parts.joined(separator: ", "))
+}
+
 func stream(_ cfg: FeatureConfig, _ s: Series) throws -> [FeatureVector] {
     let st = try FeatureState(config: cfg)
     return (0..<s.count).map {
@@ -227,6 +243,7 @@ let featureConfigs: [FeatureConfig] = [
         let cfg = FeatureConfig.standard
         let got = try stream(cfg, s)
         let ref = Reference.features(cfg, s)
+        report("long walk (100k)", got, ref)
         for (f, w, t) in compare(got, ref, s) { #expect(w <= 1, "\(f) off by \(w)x its tolerance at t=\(t)") }
         // The window statistics stay within 1e-9 relative at the end, too (no slow drift).
         for t in (T - 1000)..<T {
@@ -244,7 +261,9 @@ let featureConfigs: [FeatureConfig] = [
             return
         }
         #expect(s.count > 5000)
-        let worst = compare(try stream(cfg, s), Reference.features(cfg, s), s)
+        let got = try stream(cfg, s), ref = Reference.features(cfg, s)
+        report("S&P 500 window \(cfg.window)", got, ref)
+        let worst = compare(got, ref, s)
         for (f, w, t) in worst { #expect(w <= 1, "\(f) off by \(w)x its tolerance at t=\(t) with \(cfg)") }
     }
 }
