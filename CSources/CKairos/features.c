@@ -121,9 +121,14 @@ static int kairos_batch_init(struct kairos_feat_batch *b, const kairos_feat_conf
     b->alpha_fast = 2.0 / ((double)cfg->ema_fast_span + 1.0);
     b->alpha_slow = 2.0 / ((double)cfg->ema_slow_span + 1.0);
 
+    /* Lane arrays take np doubles each and histories np * slots, every array rounded up to 8
+     * doubles so that each starts on a 64-byte boundary. Rows inside a history are addressed
+     * with stride np: the state (np = 1) is a compact AoS, and on the AVX2 path np is a multiple
+     * of 4, so every row is 32-byte aligned for the aligned vector loads. */
     size_t lane = kairos_round8(b->np);
-    size_t rows = 15u + (size_t)b->H + b->V + 4u * (size_t)b->W;
-    size_t bytes = lane * rows * sizeof(double);
+    size_t hist = kairos_round8((size_t)b->np * b->H) + kairos_round8((size_t)b->np * b->V) +
+                  4u * kairos_round8((size_t)b->np * b->W);
+    size_t bytes = (15u * lane + hist) * sizeof(double);
     /* All history lives in this one block, allocated here and never again: updates only index. */
     b->mem = aligned_alloc(64, bytes);
     if (!b->mem) return -1;
@@ -131,15 +136,13 @@ static int kairos_batch_init(struct kairos_feat_batch *b, const kairos_feat_conf
     double **lanes[] = {&b->prev, &b->p0, &b->ema_f, &b->ema_s, &b->K, &b->S1, &b->S2, &b->E,
                         &b->sr2, &b->G, &b->Lo, &b->hpre, &b->lpre, &b->sb, &b->ss};
     for (size_t k = 0; k < sizeof lanes / sizeof lanes[0]; k++, m += lane) *lanes[k] = m;
-    b->ph = m;  m += lane * b->H;
-    b->r2h = m; m += lane * b->V;
-    b->hh = m;  m += lane * b->W;
-    b->lh = m;  m += lane * b->W;
-    b->bh = m;  m += lane * b->W;
+    b->ph = m;  m += kairos_round8((size_t)b->np * b->H);
+    b->r2h = m; m += kairos_round8((size_t)b->np * b->V);
+    b->hh = m;  m += kairos_round8((size_t)b->np * b->W);
+    b->lh = m;  m += kairos_round8((size_t)b->np * b->W);
+    b->bh = m;  m += kairos_round8((size_t)b->np * b->W);
     b->sh = m;
-    /* Rows are addressed with stride np (not the rounded lane size) so the scalar batch of one
-     * is a plain AoS; the AVX2 stride np is a multiple of 4 and the base is 64-aligned, so every
-     * row there is 32-byte aligned. Zeroing makes the padding lanes' state finite. */
+    /* Zeroing makes the padding lanes' state finite. */
     memset(b->mem, 0, bytes);
     return 0;
 }
