@@ -79,7 +79,10 @@ public final class FeatureBatch {
         sellVolume: [Double]? = nil, into out: inout [Double]
     ) {
         precondition(price.count == count, "FeatureBatch: expected \(count) prices")
-        for s in [high, low, buyVolume, sellVolume] { precondition(s == nil || s!.count == count) }
+        precondition(
+            (high?.count ?? count) == count && (low?.count ?? count) == count
+                && (buyVolume?.count ?? count) == count && (sellVolume?.count ?? count) == count,
+            "FeatureBatch: every input array needs \(count) values")
         if out.count != count * Feature.count { out = [Double](repeating: 0, count: count * Feature.count) }
         price.withUnsafeBufferPointer { p in
             withOptionalBuffer(high) { h in
