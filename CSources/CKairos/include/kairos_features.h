@@ -33,6 +33,24 @@ typedef enum kairos_feature {
     KAIROS_FEAT_COUNT
 } kairos_feature;
 
+/* Warm-up, precisely (t = number of earlier updates, so t = 0 on the first update; W = window,
+ * V = vol_window, L = momentum_lag, N = rsi_period):
+ *  - LOG_RETURN: log1p((p_t - p_{t-1}) / p_{t-1}); exactly 0 at t = 0.
+ *  - EMA_*: ema_0 = p_0, ema_t = ema_{t-1} + alpha (p_t - ema_{t-1}) (evaluated as one FMA).
+ *  - ROLL_MEAN/ROLL_VAR/ZSCORE/HL_RANGE/VOLUME_IMBALANCE: over the last min(t+1, W) updates.
+ *  - REALIZED_VOL: over the last m = min(t, V) log returns (the t = 0 zero is not a return);
+ *    0 at t = 0. Negative rounding residue of the windowed sum is clamped to 0.
+ *  - RSI: moves d_k = p_k - p_{k-1}, k >= 1, gain = max(d, 0), loss = max(-d, 0). For
+ *    1 <= t <= N the averages are the simple means of the t moves seen so far (at t = N: the
+ *    simple mean of the first N moves, Wilder's seed); for t > N, avg = (avg (N-1) + x) / N.
+ *    RSI = 100 G / (G + L) (= 100 - 100/(1 + G/L)); 50 when G + L == 0 (incl. t = 0).
+ *  - MOMENTUM: log1p((p_t - p_ref)/p_ref), p_ref = p_{t-L} when t >= L, else p_0 (0 at t = 0).
+ *  - HL_RANGE: (max high - min low over the last min(t+1, W) updates) / p_t.
+ *  - VOLUME_IMBALANCE: 0 when the windowed buy + sell sum is not > 0.
+ * ROLL_VAR is exactly 0 when (n-1) var <= n K^2 2^-96 (K ~ the window mean: a standard deviation
+ * below ~2^-48 |price| is rounding noise of the prices, e.g. a constant window); ZSCORE is 0
+ * unless ROLL_VAR > 0. Accuracy: see docs/features.md. */
+
 typedef struct kairos_feat_config {
     uint32_t window;         /* rolling mean/var/zscore/hl-range/volume window, >= 2 */
     uint32_t vol_window;     /* realized volatility window (log returns), >= 1 */
@@ -58,6 +76,19 @@ typedef struct kairos_feat_input {
 void kairos_feat_config_default(kairos_feat_config *cfg);
 /* 0 when valid, otherwise a negative code (which field is out of range). */
 int kairos_feat_config_validate(const kairos_feat_config *cfg);
+/* The codes kairos_feat_config_validate (and kairos_feat_history) return. Windows, lag and
+ * period are also capped at KAIROS_FEAT_MAX_WINDOW so the history buffers stay addressable. */
+#define KAIROS_FEAT_MAX_WINDOW (1u << 24)
+enum {
+    KAIROS_FEAT_E_NULL = -1,           /* cfg == NULL */
+    KAIROS_FEAT_E_WINDOW = -2,         /* window < 2 or > KAIROS_FEAT_MAX_WINDOW */
+    KAIROS_FEAT_E_VOL_WINDOW = -3,     /* vol_window < 1 or > KAIROS_FEAT_MAX_WINDOW */
+    KAIROS_FEAT_E_MOMENTUM_LAG = -4,   /* momentum_lag < 1 or > KAIROS_FEAT_MAX_WINDOW */
+    KAIROS_FEAT_E_RSI_PERIOD = -5,     /* rsi_period < 1 or > KAIROS_FEAT_MAX_WINDOW */
+    KAIROS_FEAT_E_EMA_FAST_SPAN = -6,  /* ema_fast_span < 1 */
+    KAIROS_FEAT_E_EMA_SLOW_SPAN = -7,  /* ema_slow_span < 1 */
+    KAIROS_FEAT_E_NOMEM = -8,          /* allocation failed (kairos_feat_history only) */
+};
 
 /* ---- one instrument ---- */
 typedef struct kairos_feat_state kairos_feat_state;
@@ -85,6 +116,10 @@ kairos_feat_batch *kairos_feat_batch_create(const kairos_feat_config *cfg, uint3
 void kairos_feat_batch_destroy(kairos_feat_batch *b);
 kairos_simd_path kairos_feat_batch_path(const kairos_feat_batch *b); /* the resolved path */
 uint32_t kairos_feat_batch_count(const kairos_feat_batch *b);
+/* Forget all history (as freshly created); keeps the buffers. */
+void kairos_feat_batch_reset(kairos_feat_batch *b);
+/* Updates applied since create/reset (all instruments move in lockstep). */
+uint64_t kairos_feat_batch_updates(const kairos_feat_batch *b);
 /* One update for every instrument. Inputs are arrays of n; high/low may be NULL (= price),
  * buy/sell may be NULL (= 0). out is structure-of-arrays: out[f * n + i] for feature f of
  * instrument i, n * KAIROS_FEAT_COUNT doubles. */
