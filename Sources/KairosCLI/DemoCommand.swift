@@ -111,7 +111,7 @@ final class LiveView: @unchecked Sendable {  // only used from the command's tas
         out += Screen.body(snapshot: s, market: m, demo: demo, elapsed: elapsed, rate: rate)
         out += "\u{1B}[J"
         print(out, terminator: "")
-        fflush(stdout)
+        fflush(nil)  // all streams: Swift 6 forbids touching the global `stdout`
     }
 }
 

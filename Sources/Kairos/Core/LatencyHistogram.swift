@@ -44,7 +44,7 @@ public struct LatencyHistogram: Sendable {
         index + 1 < bucketCount ? lowerBound(of: index + 1) - 1 : .max
     }
 
-    @inlinable public mutating func record(_ value: Int64) {
+    public mutating func record(_ value: Int64) {
         counts.withUnsafeMutableBufferPointer { $0[Self.bucket(for: value)] &+= 1 }
         totalCount &+= 1
         if value > maxValue { maxValue = value }

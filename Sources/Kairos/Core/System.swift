@@ -26,7 +26,10 @@ public func sleepMicroseconds(_ us: Int) {
 
 /// A named OS thread that can be joined. Used for the engine and market threads, which must be
 /// real threads (not tasks on the cooperative pool) because they spin.
-public final class WorkerThread: Sendable {
+///
+/// `@unchecked Sendable`: `Thread` is not marked Sendable, but this wrapper only calls `start()`
+/// (once, from the owner) and waits on a semaphore, both of which are thread-safe.
+public final class WorkerThread: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private let thread: Thread
 

@@ -6,7 +6,8 @@ public enum SystemInfo {
     public static var libraryVersions: String {
         var buf = [CChar](repeating: 0, count: 256)
         buf.withUnsafeMutableBufferPointer { kairos_sys_library_versions($0.baseAddress, $0.count) }
-        return String(cString: buf)
+        let bytes = buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        return String(decoding: bytes, as: UTF8.self)
     }
     /// Whether an io_uring instance can be created here (kernel support, not forbidden by seccomp).
     public static var ioUringAvailable: Bool { kairos_sys_io_uring_available(nil) == 1 }

@@ -127,10 +127,10 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
         }
 
         // Features (C kernel, O(1)).
-        var input = kairos_feat_input(
+        let input = kairos_feat_input(
             price: price, high: price, low: price,
             buy_volume: Double(tick.bid_size), sell_volume: Double(tick.ask_size))
-        featureStates[i].update(&input, into: &latestFeatures[i])
+        featureStates[i].update(input, into: &latestFeatures[i])
 
         let sent = decide(instrument: i, tick: tick, price: price, now: now)
         if measureLatency {
@@ -142,7 +142,7 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
         return sent
     }
 
-    @inlinable func decide(instrument i: Int, tick: Tick, price: Double, now: Int64) -> Bool {
+    func decide(instrument i: Int, tick: Tick, price: Double, now: Int64) -> Bool {
         let id = InstrumentID(i)
         let position = portfolio.positions[i].quantity
         let capital = config.capitalPerInstrument
@@ -203,7 +203,7 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
         return true
     }
 
-    @inlinable func refreshExposure(_ i: Int) {
+    func refreshExposure(_ i: Int) {
         let e = abs(portfolio.positions[i].quantity + workingQuantity[i]) * lastPrice[i]
         grossNotional += e - exposureNotional[i]
         exposureNotional[i] = e

@@ -40,7 +40,7 @@ public struct TickValidator: Sendable {
     }
 
     /// `nil` when the tick is good (and then records its timestamp), else the reason, counted.
-    @inlinable public mutating func validate(_ tick: Tick) -> TickRejection? {
+    public mutating func validate(_ tick: Tick) -> TickRejection? {
         let reason = Self.check(tick, instrumentCount: instrumentCount, lastTime: lastExchangeTime)
         if let reason {
             rejections[reason.rawValue] &+= 1
@@ -51,7 +51,7 @@ public struct TickValidator: Sendable {
         return nil
     }
 
-    @inlinable static func check(_ t: Tick, instrumentCount: Int, lastTime: [Int64]) -> TickRejection? {
+    static func check(_ t: Tick, instrumentCount: Int, lastTime: [Int64]) -> TickRejection? {
         let i = Int(t.instrument)
         guard i < instrumentCount else { return .unknownInstrument }
         guard t.bid.isFinite, t.ask.isFinite, t.last.isFinite else { return .nonFinitePrice }

@@ -101,7 +101,7 @@ public struct Portfolio: Sendable {
     }
 
     /// Marks one instrument to `price` (the mid of its latest valid tick).
-    @inlinable public mutating func mark(_ id: InstrumentID, price: Double) {
+    public mutating func mark(_ id: InstrumentID, price: Double) {
         let i = id.index
         let q = positions[i].quantity
         marketValue += q * (price - positions[i].markPrice)
@@ -109,7 +109,7 @@ public struct Portfolio: Sendable {
         updatePeak()
     }
 
-    @inlinable mutating func updatePeak() {
+    mutating func updatePeak() {
         let e = cash + marketValue
         if e > peakEquity { peakEquity = e }
         if peakEquity > 0 {

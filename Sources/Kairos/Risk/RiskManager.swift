@@ -157,13 +157,14 @@ public struct RiskManager: Sendable {
         }
         if lastPrice > 0, abs(o.price - lastPrice) / lastPrice * 10_000 > limits.priceBandBps { return .priceBand }
         // Throttle: the slot we would overwrite holds the oldest of the last N approvals.
-        if now &- sendTimes[sendCursor] < 1_000_000_000 { return .throttle }
+        let oldest = sendTimes[sendCursor]
+        if oldest != .min && now &- oldest < 1_000_000_000 { return .throttle }
         return nil
     }
 
     /// Feed equity after every mark; trips the breaker (latching) when the drawdown from the peak
     /// reaches the limit. Returns true exactly when it trips.
-    @inlinable public mutating func observe(drawdown: Double, now: Int64) -> Bool {
+    public mutating func observe(drawdown: Double, now: Int64) -> Bool {
         if !breakerTripped && drawdown >= limits.maxDrawdown {
             breakerTripped = true
             breakerTrippedAt = now

@@ -31,6 +31,8 @@ public struct MarketSnapshot: Sendable {
     public var venueFills: UInt64 = 0
     public var venueRejects: UInt64 = 0
     public var regimes: [Regime] = []
+    /// Execution reports the venue could not hand to a stalled engine (should stay 0).
+    public var lostReports: UInt64 = 0
     public var finished = false
 }
 
@@ -48,7 +50,10 @@ public final class DemoRun: Sendable {
     public let engine: Engine<SMACrossoverPolicy, MonotonicClock>
     public let monitor: EngineMonitor
     private let marketState = Mutex(MarketSnapshot())
+    /// Stops the market generating and the engine loop.
     private let stopFlag = StopFlag()
+    /// Stops the venue, after the engine has stopped, so every order the engine sent gets an answer.
+    private let venueStop = StopFlag()
     private let marketDone = StopFlag()
     private let box: MarketBox
     private let threads: Mutex<[WorkerThread]> = Mutex([])
@@ -83,7 +88,9 @@ public final class DemoRun: Sendable {
         marketThread.start()
     }
 
-    /// Asks both threads to stop and waits for them. The engine drains its rings first.
+    /// Stops both threads in an order that leaves nothing unanswered: the market stops generating
+    /// and the engine drains the ticks and executions already queued, then stops; only then does the
+    /// venue stop, after answering every order the engine sent.
     public func stop() {
         stopFlag.set()
         let ts = threads.withLock { t -> [WorkerThread] in
@@ -91,8 +98,10 @@ public final class DemoRun: Sendable {
             t = []
             return copy
         }
-        // Market first (it stops producing), then the engine drains what is left.
-        for t in ts.reversed() { t.join() }
+        guard ts.count == 2 else { return }
+        ts[0].join()  // engine
+        venueStop.set()
+        ts[1].join()  // market + venue
     }
 
     private func runMarket() {
@@ -164,17 +173,30 @@ public final class DemoRun: Sendable {
                 marketState.withLock { $0 = s }
             }
         }
-        // Let the last orders fill against a final quote per instrument? No: in-flight orders stay
-        // working, as they would at a venue when the feed stops.
+        // The feed has ended; the venue keeps answering orders until the engine has stopped.
+        // Working orders stay working, as they would at a venue whose feed went quiet.
+        state.venueAcks = venue.acks
+        state.venueFills = venue.fills
+        state.venueRejects = venue.rejects
+        let generatedAll = state
+        marketState.withLock { $0 = generatedAll }
+        marketDone.set()
+        while !venueStop.isSet {
+            var any = false
+            while let order = outbound.pop() {
+                venue.submit(order, now: clock.now(), emit: emit)
+                any = true
+            }
+            if !any { sleepMicroseconds(100) }
+        }
         while let order = outbound.pop() { venue.submit(order, now: clock.now(), emit: emit) }
         state.venueAcks = venue.acks
         state.venueFills = venue.fills
         state.venueRejects = venue.rejects
         state.finished = true
+        state.lostReports = lostReports
         let s = state
         marketState.withLock { $0 = s }
-        marketDone.set()
-        _ = lostReports
     }
 
     /// Turns a good tick into one of the bad kinds the validator must catch.
