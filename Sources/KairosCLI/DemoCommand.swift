@@ -10,7 +10,8 @@ struct DemoCommand: AsyncParsableCommand {
         discussion: """
             A seeded synthetic market (bull, bear, sideways and volatile regimes per instrument) \
             publishes ticks into the engine's inbound ring. The engine thread validates them, \
-            updates the C feature kernels, asks the SMA(10/30) crossover baseline for a target, \
+            updates the C feature kernels, asks the SMA(10/30) crossover baseline (on 1-second bars \
+            of market time) for a target, \
             sizes an order, checks it with the risk manager and pushes it to the outbound ring, \
             where an in-process paper venue fills it at the next eligible tick. A live view shows \
             throughput, decision latency, orders, positions and PnL; a summary follows at the end.
@@ -35,6 +36,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Paper venue fee in basis points of notional.") var feeBps: Double = 0.2
     @Option(help: "Fraction of ticks corrupted on purpose to exercise the validator (0 disables).")
     var badTickRate: Double = 1e-5
+    @Option(help: "Bar length in seconds of market time for the SMA(10/30) baseline.") var barSeconds: Double = 1
     @Option(help: "Live view refresh period in seconds.") var refresh: Double = 0.5
     @Flag(help: "No live view; print only the final summary.") var quiet = false
 
@@ -44,6 +46,7 @@ struct DemoCommand: AsyncParsableCommand {
         }
         guard duration > 0 else { throw ValidationError("--duration must be > 0") }
         guard rate >= 0 else { throw ValidationError("--rate must be >= 0") }
+        guard barSeconds > 0 else { throw ValidationError("--bar-seconds must be > 0") }
         if let t = ticks, t <= 0 { throw ValidationError("--ticks must be > 0") }
     }
 
@@ -57,6 +60,7 @@ struct DemoCommand: AsyncParsableCommand {
         o.capitalPerInstrument = capital
         o.fills = PaperFillConfig(latencyNs: Int64(latencyUs * 1_000), slippageBps: slippageBps, feeBps: feeBps)
         o.badTickRate = badTickRate
+        o.barSeconds = barSeconds
         let demo = try DemoRun(options: o)
         let view = LiveView(interactive: !quiet && isatty(STDOUT_FILENO) == 1, quiet: quiet)
         let started = MonotonicClock.nanoseconds()

@@ -17,6 +17,8 @@ public struct DemoOptions: Sendable {
     /// Fraction of ticks the market corrupts on purpose (NaN, negative, crossed, time going
     /// backwards) to show the validator counting them. 0 disables.
     public var badTickRate: Double = 1e-5
+    /// The SMA(10/30) baseline runs on bars of this many seconds of market time.
+    public var barSeconds: Double = 1
     public var ringCapacity = 65_536
     public init() {}
 }
@@ -47,7 +49,8 @@ public struct MarketSnapshot: Sendable {
 /// stamps each tick's receive time as it pushes it (what an ingest thread does).
 public final class DemoRun: Sendable {
     public let options: DemoOptions
-    public let engine: Engine<SMACrossoverPolicy, MonotonicClock>
+    public typealias Policy = BarSampledPolicy<SMACrossoverPolicy>
+    public let engine: Engine<Policy, MonotonicClock>
     public let monitor: EngineMonitor
     private let marketState = Mutex(MarketSnapshot())
     /// Stops the market generating and the engine loop.
@@ -67,7 +70,11 @@ public final class DemoRun: Sendable {
         let executions = SPSCRing<ExecutionReport>(capacity: 16_384)
         monitor = EngineMonitor()
         engine = try Engine(
-            config: config, policy: SMACrossoverPolicy(instruments: options.instruments), clock: MonotonicClock(),
+            config: config,
+            policy: BarSampledPolicy(
+                SMACrossoverPolicy(instruments: options.instruments),
+                barIntervalNs: Int64(options.barSeconds * 1e9), instruments: options.instruments),
+            clock: MonotonicClock(),
             inbound: inbound, outbound: outbound, executions: executions, monitor: monitor, logger: logger)
         box = MarketBox(
             market: SyntheticMarket(scenario: .demo, instruments: options.instruments, seed: options.seed),
