@@ -180,3 +180,17 @@ struct ListSource: TickSource {
         #expect(engine.portfolio.positions[0].quantity == 0)
     }
 }
+
+@Suite struct DecisionPathHarnessTests {
+    @Test func harnessTradesAndRecordsLatency() throws {
+        let h = try DecisionPathHarness(instruments: 4, tapeLength: 5_000)
+        var orders = 0
+        for _ in 0..<20_000 where h.step() { orders += 1 }
+        #expect(orders > 0)
+        #expect(h.engine.counters.ticksAccepted == 20_000)  // tape replays stay valid
+        #expect(h.engine.counters.ordersSent == UInt64(orders))
+        #expect(h.engine.counters.totalOrdersRejected == 0)
+        #expect(h.engine.decisionLatency.totalCount == 20_000)
+        #expect(h.engine.counters.fills + 4 >= h.engine.counters.ordersSent)
+    }
+}
