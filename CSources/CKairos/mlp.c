@@ -18,7 +18,7 @@
  * (KAIROS_MLP_TANH_MAX_ABS_ERROR: 4.1e-7 measured over every float in [-10, 10]). Measured here
  * (clang -O3, SSE only): 4 ns/element against 12 ns for tanhf, and it vectorises 8-wide on
  * AVX2, where 128 tanhf calls per 16->64->64->3 forward would alone cost more than the whole
- * AVX2 forward (~180 ns). */
+ * AVX2 forward (~180 ns).
  */
 #include "kairos_mlp.h"
 
