@@ -86,8 +86,9 @@ float kairos_mlp_tanh_approx(float x) {
     q = q * x2 + KAIROS_TANH_B2;
     q = q * x2 + KAIROS_TANH_B0;
     const float r = p / q;
-    /* tanh x = x - x^3/3 + ...: returning x below 4e-4 errs by < 2.2e-11. */
-    return fabsf(x) < KAIROS_TANH_TINY ? x : r;
+    /* tanh x = x - x^3/3 + ...: returning x below 4e-4 errs by < 2.2e-11. NaN must come out
+     * as NaN (the clamp would turn it into -1, a plausible value that hides a bad input). */
+    return (fabsf(x) < KAIROS_TANH_TINY || x != x) ? x : r;
 }
 
 /* ---- create / destroy ---- */
@@ -221,7 +222,8 @@ static void kairos_mlp_layer_scalar(const kairos_mlp_layer *L, const float *rest
     case KAIROS_ACT_IDENTITY:
         break;
     case KAIROS_ACT_RELU:
-        for (uint32_t o = 0; o < op; o++) y[o] = y[o] > 0.0f ? y[o] : 0.0f;
+        /* NaN < 0 is false: NaN propagates, as in the AVX2 path. */
+        for (uint32_t o = 0; o < op; o++) y[o] = y[o] < 0.0f ? 0.0f : y[o];
         break;
     case KAIROS_ACT_TANH:
         for (uint32_t o = 0; o < op; o++) y[o] = kairos_mlp_tanh_approx(y[o]);
@@ -234,7 +236,9 @@ static void kairos_mlp_layer_scalar(const kairos_mlp_layer *L, const float *rest
 __attribute__((target("avx2,fma"))) static inline __m256 kairos_mlp_tanh8(__m256 x) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
     const __m256 ax = _mm256_andnot_ps(sign, x);
-    const __m256 tiny = _mm256_cmp_ps(ax, _mm256_set1_ps(KAIROS_TANH_TINY), _CMP_LT_OQ);
+    /* Lanes that return x itself: tiny |x|, and NaN (kept NaN, as in the scalar path). */
+    const __m256 keep = _mm256_or_ps(_mm256_cmp_ps(ax, _mm256_set1_ps(KAIROS_TANH_TINY), _CMP_LT_OQ),
+                                     _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
     __m256 c = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-KAIROS_TANH_CLAMP)), _mm256_set1_ps(KAIROS_TANH_CLAMP));
     const __m256 x2 = _mm256_mul_ps(c, c);
     __m256 p = _mm256_set1_ps(KAIROS_TANH_A13);
@@ -249,7 +253,7 @@ __attribute__((target("avx2,fma"))) static inline __m256 kairos_mlp_tanh8(__m256
     q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(KAIROS_TANH_B4));
     q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(KAIROS_TANH_B2));
     q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(KAIROS_TANH_B0));
-    return _mm256_blendv_ps(_mm256_div_ps(p, q), x, tiny);
+    return _mm256_blendv_ps(_mm256_div_ps(p, q), x, keep);
 }
 
 /* NB output blocks of 8 at once, with R interleaved partial sums over the inputs (i mod R):
@@ -303,7 +307,8 @@ __attribute__((target("avx2,fma"))) static void kairos_mlp_layer_avx2(const kair
         break;
     case KAIROS_ACT_RELU: {
         const __m256 zero = _mm256_setzero_ps();
-        for (uint32_t k = 0; k < op; k += 8) _mm256_store_ps(y + k, _mm256_max_ps(_mm256_load_ps(y + k), zero));
+        /* max_ps returns its second operand when either is NaN: y second, so NaN propagates. */
+        for (uint32_t k = 0; k < op; k += 8) _mm256_store_ps(y + k, _mm256_max_ps(zero, _mm256_load_ps(y + k)));
         break;
     }
     case KAIROS_ACT_TANH:

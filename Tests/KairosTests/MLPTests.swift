@@ -102,6 +102,21 @@ struct MLPTests {
         }
     }
 
+    @Test("NaN inputs propagate to every output on every path", arguments: shapes.indices)
+    func nanPropagates(_ shapeIndex: Int) throws {
+        let (sizes, acts) = shapes[shapeIndex]
+        var rng = SplitMix64(seed: 5 &+ UInt64(shapeIndex))
+        let (mlp, _) = try makeNetwork(sizes, acts, rng: &rng)
+        var input = (0..<sizes[0]).map { _ in Float.random(in: -1...1, using: &rng) }
+        input[sizes[0] - 1] = .nan
+        for path in availablePaths {
+            mlp.path = path
+            let out = mlp.forward(input)
+            #expect(out.allSatisfy { $0.isNaN }, "shape \(sizes) path \(path): \(out)")
+        }
+        #expect(kairos_mlp_tanh_approx(.nan).isNaN)
+    }
+
     @Test("scalar and AVX2 paths agree", .enabled(if: SystemInfo.hasAVX2), arguments: shapes.indices)
     func pathsAgree(_ shapeIndex: Int) throws {
         let (sizes, acts) = shapes[shapeIndex]
