@@ -49,15 +49,20 @@ for path in sys.argv[1:]:
             ns = lambda q: p[q] * 1000 / scale
             rows.append((name, ns("50.0"), ns("99.0"), ns("99.9"), len(wall["rawData"][0])))
         malloc = next((v for k, v in sec.items() if k.startswith("Malloc (total)")), None)
-        if malloc and malloc["scorePercentiles"]["100.0"] > 0:
+        if malloc is None:  # never pass the check because the metric went missing
+            allocating.append((name, float("nan")))
+        elif malloc["scorePercentiles"]["100.0"] > 0:
             allocating.append((name, malloc["scorePercentiles"]["100.0"]))
 w = max([len(r[0]) for r in rows] + [10])
 print(f"\n{'Benchmark (wall clock per op, ns)':<{w}} {'p50':>10} {'p99':>10} {'p99.9':>10} {'samples':>9}")
 for name, a, b, c, n in sorted(rows):
     print(f"{name:<{w}} {a:>10.1f} {b:>10.1f} {c:>10.1f} {n:>9}")
+if not rows:
+    print("FAIL: no benchmark results")
+    sys.exit(1)
 if allocating:
     for name, n in allocating:
-        print(f"FAIL: {name} allocated in its measured region (max {n:g} mallocs per iteration)")
+        print(f"FAIL: {name} allocated in its measured region (max {n:g} mallocs per iteration; nan = not measured)")
     sys.exit(1)
 print("\nZero allocations in every measured region.")
 PY
