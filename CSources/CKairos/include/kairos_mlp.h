@@ -30,4 +30,23 @@ int kairos_mlp_set_path(kairos_mlp *m, kairos_simd_path path);
 kairos_simd_path kairos_mlp_path(const kairos_mlp *m);
 /* in: dims[0] floats, out: dims[n_layers] floats. No allocation. */
 void kairos_mlp_forward(kairos_mlp *m, const float *in, float *out);
+/* ---- additions (mlp.c) ---- */
+/* Limits kairos_mlp_create enforces (NULL beyond them). */
+enum { KAIROS_MLP_MAX_LAYERS = 64, KAIROS_MLP_MAX_DIM = 65536 };
+/* Notes on the functions above:
+ *  - every dim is >= 1; acts are KAIROS_ACT_* values; NULL dims/acts -> NULL.
+ *  - set_layer: -1 NULL mlp, -2 bad layer, -3 NULL weights; bias NULL means all-zero bias.
+ *    get_layer: -1, -2 as above; NULL weights or bias skips that part. Round trips are exact.
+ *  - set_path: -2 when AVX2 is requested and unavailable, -3 for a value that is no
+ *    kairos_simd_path. kairos_mlp_path returns the RESOLVED path (SCALAR or AVX2, never AUTO).
+ *  - Both paths compute the same sums and differ only by rounding: the AVX2 path fuses multiply
+ *    and add and, for layers under 64 outputs, splits each sum into up to 8 interleaved partial
+ *    sums (to hide FMA latency); a few float ulps per layer.
+ *  - forward: in may equal out (layer 0 consumes all of in before out is written); neither
+ *    may point into the mlp. Both paths: zero allocation, no locks. NaN inputs propagate
+ *    (tanh and ReLU of NaN are NaN), so a bad feature cannot turn into a plausible output. */
+/* The tanh both paths use: a rational approximation, not tanhf. Max absolute error against the
+ * exact tanh, measured over every float in [-10, 10] (and saturating beyond): */
+#define KAIROS_MLP_TANH_MAX_ABS_ERROR 5e-7f /* measured 4.1e-7 (near |x| = 5.8) */
+float kairos_mlp_tanh_approx(float x);
 #endif
