@@ -51,6 +51,13 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
+            name: "DecisionPathBenchmarks",
+            dependencies: suiteDependencies,
+            path: "DecisionPath",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
             name: "MLPBenchmarks",
             dependencies: suiteDependencies,
             path: "MLP",

@@ -192,5 +192,6 @@ struct ListSource: TickSource {
         #expect(h.engine.counters.totalOrdersRejected == 0)
         #expect(h.engine.decisionLatency.totalCount == 20_000)
         #expect(h.engine.counters.fills + 4 >= h.engine.counters.ordersSent)
+        #expect(!h.engine.risk.breakerTripped)
     }
 }

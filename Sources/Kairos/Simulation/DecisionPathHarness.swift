@@ -21,7 +21,11 @@ public final class DecisionPathHarness {
         var config = EngineConfig.synthetic(instruments: instruments, capitalPerInstrument: 100_000)
         config.risk = RiskLimits(
             maxPositionNotional: 1e12, maxOrderNotional: 1e12, maxGrossNotional: 1e13, priceBandBps: 10_000,
-            maxOrdersPerSecond: 1 << 20, maxDrawdown: 1)
+            maxOrdersPerSecond: 1 << 20,
+            // SMA(10/30) on raw ticks pays the spread on every crossing and bleeds equity over
+            // millions of ticks; the breaker must never trip here or the path measured changes
+            // (and its log line allocates).
+            maxDrawdown: .infinity)
         config.snapshotIntervalNs = Int64.max / 4
         config.equitySampleIntervalNs = Int64.max / 4
         engine = try Engine(
