@@ -32,7 +32,7 @@ test: setup
 
 # The suites that share memory across threads, under ThreadSanitizer (own build folder).
 tsan: setup
-	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan --filter "$(TSAN_FILTER)"
+	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --sanitize=thread --scratch-path .build-tsan --filter "$(TSAN_FILTER)"
 
 bench: setup
 	cd Benchmarks && ./run.sh

@@ -10,6 +10,7 @@ import Testing
         o.ticks = 60_000
         o.rate = 0  // as fast as the engine takes them, no drops
         o.badTickRate = 1e-3
+        o.barSeconds = 0.05  // ~6 s of market time: short bars so SMA(10/30) trades
         o.fills = PaperFillConfig(latencyNs: 0, slippageBps: 0.5, feeBps: 0.2)
         let demo = try DemoRun(options: o)
         demo.start()
