@@ -12,6 +12,8 @@ let cOptimise: [CSetting] = [
     .unsafeFlags(["-O3", "-fno-strict-aliasing"]),
     // liburing.h needs AT_FDCWD and friends, which strict -std=c11 hides.
     .define("_GNU_SOURCE"),
+    // Debug builds (the test build) compile in the internal invariant checks (ring indices etc.).
+    .define("KAIROS_CHECK_INVARIANTS", .when(configuration: .debug)),
 ]
 
 let package = Package(
@@ -54,7 +56,11 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Sources/Kairos",
-            swiftSettings: [.swiftLanguageMode(.v6)]
+            swiftSettings: [
+                .swiftLanguageMode(.v6),
+                // `_checkInvariants()` bodies are compiled in for debug (test) builds only.
+                .define("KAIROS_CHECK_INVARIANTS", .when(configuration: .debug)),
+            ]
         ),
         .executableTarget(
             name: "KairosCLI",

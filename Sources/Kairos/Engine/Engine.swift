@@ -54,8 +54,8 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
     @usableFromInline var nextClientOrderID: UInt64 = 1
     @usableFromInline var nextSnapshotAt: Int64 = 0
     @usableFromInline var nextEquitySampleAt: Int64 = 0
-    @usableFromInline var loggedTickReasons: UInt32 = 0
-    @usableFromInline var loggedRiskReasons: UInt32 = 0
+    var loggedTickReasons = OncePerReason()
+    var loggedRiskReasons = OncePerReason()
     @usableFromInline let policyID: UInt8
 
     public init(
@@ -299,6 +299,7 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
     /// most every `snapshotIntervalNs`.
     public func publishSnapshot(now: Int64) {
         nextSnapshotAt = now &+ config.snapshotIntervalNs
+        portfolio._checkInvariants()
         if now >= nextEquitySampleAt {
             portfolio.reanchor()
             portfolio.sampleEquity(at: now)
@@ -321,10 +322,8 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
 
     // MARK: - Logging once per reason
 
-    @usableFromInline func logTickRejectionOnce(_ reason: TickRejection, _ tick: Tick) {
-        let bit = UInt32(1) << UInt32(reason.rawValue)
-        guard loggedTickReasons & bit == 0 else { return }
-        loggedTickReasons |= bit
+    func logTickRejectionOnce(_ reason: TickRejection, _ tick: Tick) {
+        guard loggedTickReasons.first(reason.rawValue) else { return }
         logger.warning(
             "rejected tick (further ticks rejected for this reason are counted, not logged)",
             metadata: [
@@ -333,15 +332,24 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
             ])
     }
 
-    @usableFromInline func logRiskRejectionOnce(_ reason: RiskRejection, _ intent: OrderIntent) {
-        let bit = UInt32(1) << UInt32(reason.rawValue)
-        guard loggedRiskReasons & bit == 0 else { return }
-        loggedRiskReasons |= bit
+    func logRiskRejectionOnce(_ reason: RiskRejection, _ intent: OrderIntent) {
+        guard loggedRiskReasons.first(reason.rawValue) else { return }
         logger.notice(
             "risk rejected an order (further rejections for this reason are counted, not logged)",
             metadata: [
                 "reason": "\(reason)", "instrument": "\(intent.instrument)", "side": "\(intent.side)",
                 "quantity": "\(intent.quantity)", "price": "\(intent.price)",
             ])
+    }
+}
+
+/// Remembers which reasons (0..<64) have been logged, so each is logged once and counted after.
+struct OncePerReason {
+    private var seen: UInt64 = 0
+    /// True the first time `reason` is seen.
+    mutating func first(_ reason: Int) -> Bool {
+        let bit = UInt64(1) << UInt64(reason)
+        defer { seen |= bit }
+        return seen & bit == 0
     }
 }

@@ -28,8 +28,9 @@ public struct RiskLimits: Sendable, Codable, Equatable {
         self.maxDrawdown = maxDrawdown
     }
 
-    /// Limits scaled to a capital allocation per instrument: 1.2× the allocation per instrument and
-    /// per order... generous enough for a full flip (2×) per order, gross at the total capital × 1.2.
+    /// Limits scaled to a capital allocation per instrument `c` over `n` instruments: position up to
+    /// 1.2·c per instrument, one order up to 2.5·c (room for a full flip from −c to +c), gross up to
+    /// 1.2·c·n; price band, throttle and drawdown keep their defaults.
     public static func scaled(capitalPerInstrument c: Double, instruments n: Int) -> RiskLimits {
         RiskLimits(
             maxPositionNotional: 1.2 * c, maxOrderNotional: 2.5 * c, maxGrossNotional: 1.2 * c * Double(n))
