@@ -75,7 +75,11 @@ let package = Package(
         ),
         .testTarget(
             name: "KairosTests",
-            dependencies: ["Kairos", "CKairos", .product(name: "Metrics", package: "swift-metrics")],
+            dependencies: [
+                "Kairos", "CKairos",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
             path: "Tests/KairosTests",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),

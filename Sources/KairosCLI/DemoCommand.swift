@@ -22,6 +22,8 @@ struct DemoCommand: AsyncParsableCommand {
               kairos demo                          # 8 instruments for 60 s at 200k ticks/s
               kairos demo --ticks 1000000 --rate 0 # one million ticks as fast as possible
               kairos demo --instruments 32 --duration 10 --seed 7
+
+            Ctrl-C ends the run early; the engine drains its rings and the summary is printed.
             """)
 
     @Option(help: "Number of synthetic instruments.") var instruments = 8
@@ -63,6 +65,15 @@ struct DemoCommand: AsyncParsableCommand {
         o.barSeconds = barSeconds
         let demo = try DemoRun(options: o)
         let view = LiveView(interactive: !quiet && isatty(STDOUT_FILENO) == 1, quiet: quiet)
+        // Ctrl-C / SIGTERM end the run early but still drain the rings and print the summary.
+        let signals = [SIGINT, SIGTERM].map { sig in
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { demo.requestStop() }
+            source.resume()
+            return source
+        }
+        defer { signals.forEach { $0.cancel() } }
         let started = MonotonicClock.nanoseconds()
         demo.start()
         while !demo.isMarketFinished {

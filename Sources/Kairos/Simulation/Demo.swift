@@ -95,6 +95,10 @@ public final class DemoRun: Sendable {
         marketThread.start()
     }
 
+    /// Asks the market to stop early (e.g. on SIGINT); `isMarketFinished` becomes true shortly after,
+    /// then call `stop()`.
+    public func requestStop() { stopFlag.set() }
+
     /// Stops both threads in an order that leaves nothing unanswered: the market stops generating
     /// and the engine drains the ticks and executions already queued, then stops; only then does the
     /// venue stop, after answering every order the engine sent.
