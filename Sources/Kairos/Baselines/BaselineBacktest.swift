@@ -104,28 +104,10 @@ public enum BaselineBacktest {
             equity.append(e)
             exposures.append(e > 0 ? q * c / e : 0)
         }
-        // Statistics.
-        var rets = [Double]()
-        rets.reserveCapacity(equity.count)
-        var prev = initialCapital
-        for x in equity {
-            rets.append(prev > 0 ? x / prev - 1 : 0)
-            prev = x
-        }
-        var sharpe = 0.0
-        if rets.count >= 2 {
-            let mean = rets.reduce(0, +) / Double(rets.count)
-            let v = rets.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(rets.count - 1)
-            if v > 0 { sharpe = mean / v.squareRoot() * periodsPerYear.squareRoot() }
-        }
-        var peak = initialCapital, mdd = 0.0
-        for x in equity {
-            peak = max(peak, x)
-            mdd = max(mdd, 1 - x / peak)
-        }
+        let stats = PerformanceStats(equity: equity, initialCapital: initialCapital, periodsPerYear: periodsPerYear)
         return BacktestResult(
             equity: equity, exposures: exposures,
-            totalReturn: (equity.last ?? initialCapital) / initialCapital - 1,
-            sharpe: sharpe, maxDrawdown: mdd, turnover: turnover, costs: costs, trades: trades)
+            totalReturn: stats.totalReturn,
+            sharpe: stats.sharpe, maxDrawdown: stats.maxDrawdown, turnover: turnover, costs: costs, trades: trades)
     }
 }

@@ -26,7 +26,10 @@ public enum Backtest {
         let outbound = SPSCRing<Order>(capacity: 1024)
         let executions = SPSCRing<ExecutionReport>(capacity: 8192)
         var cfg = config
-        if let e = equitySampleEvery { cfg.equitySampleIntervalNs = e }
+        if let e = equitySampleEvery {
+            cfg.equitySampleIntervalNs = e
+            cfg.snapshotIntervalNs = min(cfg.snapshotIntervalNs, e)  // equity is sampled at snapshots
+        }
         let engine = try Engine(
             config: cfg, policy: policy, clock: clock, inbound: inbound, outbound: outbound, executions: executions)
         engine.measureLatency = false
