@@ -24,6 +24,8 @@ struct DemoCommand: AsyncParsableCommand {
               kairos demo --instruments 32 --duration 10 --seed 7
 
             Ctrl-C ends the run early; the engine drains its rings and the summary is printed.
+            `kill -USR1 <pid>` engages the kill switch (every order is refused) and a second one
+            releases it.
             """)
 
     @Option(help: "Number of synthetic instruments.") var instruments = 8
@@ -73,7 +75,16 @@ struct DemoCommand: AsyncParsableCommand {
             source.resume()
             return source
         }
-        defer { signals.forEach { $0.cancel() } }
+        // SIGUSR1 toggles the risk manager's kill switch: no order leaves while it is engaged.
+        signal(SIGUSR1, SIG_IGN)
+        let kill = DispatchSource.makeSignalSource(signal: SIGUSR1, queue: .global())
+        let killSwitch = demo.killSwitch
+        kill.setEventHandler { killSwitch.isEngaged ? killSwitch.release() : killSwitch.engage() }
+        kill.resume()
+        defer {
+            signals.forEach { $0.cancel() }
+            kill.cancel()
+        }
         let started = MonotonicClock.nanoseconds()
         demo.start()
         while !demo.isMarketFinished {

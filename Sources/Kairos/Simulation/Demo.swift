@@ -52,6 +52,8 @@ public final class DemoRun: Sendable {
     public typealias Policy = BarSampledPolicy<SMACrossoverPolicy>
     public let engine: Engine<Policy, MonotonicClock>
     public let monitor: EngineMonitor
+    /// The engine's kill switch, safe to flip from any thread.
+    public let killSwitch = KillSwitch()
     private let marketState = Mutex(MarketSnapshot())
     /// Stops the market generating and the engine loop.
     private let stopFlag = StopFlag()
@@ -75,7 +77,8 @@ public final class DemoRun: Sendable {
                 SMACrossoverPolicy(instruments: options.instruments),
                 barIntervalNs: Int64(options.barSeconds * 1e9), instruments: options.instruments),
             clock: MonotonicClock(),
-            inbound: inbound, outbound: outbound, executions: executions, monitor: monitor, logger: logger)
+            inbound: inbound, outbound: outbound, executions: executions, killSwitch: killSwitch, monitor: monitor,
+            logger: logger)
         box = MarketBox(
             market: SyntheticMarket(scenario: .demo, instruments: options.instruments, seed: options.seed),
             venue: PaperVenue(config: options.fills, capacity: options.instruments * 4))
