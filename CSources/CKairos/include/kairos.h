@@ -8,4 +8,5 @@
 #include "kairos_features.h"
 #include "kairos_mlp.h"
 #include "kairos_sys.h"
+#include "kairos_wire.h"
 #endif

@@ -1,0 +1,74 @@
+import CKairos
+import Testing
+@testable import Kairos
+
+@Suite struct WireTests {
+    @Test func tickRoundTripsWithExactBytes() {
+        var t = Tick(
+            instrument: InstrumentID(7), seq: 42, exchangeTime: 1_700_000_000_123_456_789, receiveTime: 0, bid: 99.5,
+            ask: 100.25, last: 100, bidSize: 3, askSize: 4.5, lastSize: 1, publisher: 9)
+        var buf = [UInt8](repeating: 0xAA, count: 128)
+        let n = kairos_wire_encode_tick(&t, 123, &buf, buf.count)
+        #expect(n == Int32(KAIROS_WIRE_TICK_SIZE))
+        #expect(buf[0] == 1 && buf[1] == 1 && buf[2] == 9 && buf[3] == 0 && buf[4] == 7)
+        #expect(buf[8] == 42 && buf[9] == 0)  // little-endian sequence
+        var out = Tick()
+        var sent: Int64 = 0
+        #expect(kairos_wire_decode_tick(buf, Int(n), 555, &out, &sent) == KAIROS_WIRE_OK.rawValue)
+        #expect(out.seq == 42 && out.instrument == 7 && out.publisher == 9 && out.ts_recv_ns == 555 && sent == 123)
+        #expect(out.bid == 99.5 && out.ask == 100.25 && out.last == 100 && out.ask_size == 4.5)
+        #expect(out.ts_exchange_ns == t.ts_exchange_ns)
+    }
+
+    @Test func ordersAndReportsRoundTrip() {
+        var o = Order()
+        o.client_order_id = 77
+        o.quantity = 12.5
+        o.limit_price = 101
+        o.side = UInt8(KAIROS_SIDE_SELL.rawValue)
+        o.instrument = 3
+        o.ts_tick_recv_ns = 99
+        o.tick_seq = 5
+        var buf = [UInt8](repeating: 0, count: 64)
+        #expect(kairos_wire_encode_order(&o, 1_000, &buf, 64) == 64)
+        var o2 = Order()
+        #expect(kairos_wire_decode_order(buf, 64, &o2) == 0)
+        #expect(o2.client_order_id == 77 && o2.quantity == 12.5 && o2.side == o.side && o2.ts_decision_ns == 1_000)
+        #expect(o2.ts_tick_recv_ns == 99 && o2.tick_seq == 5 && o2.instrument == 3)
+        var r = ExecutionReport()
+        r.client_order_id = 77
+        r.kind = UInt8(KAIROS_EXEC_FILL.rawValue)
+        r.side = o.side
+        r.fill_qty = 12.5
+        r.fill_price = 100.9
+        r.fee = 0.1
+        #expect(kairos_wire_encode_exec(&r, 2, &buf, 64) == 64)
+        var r2 = ExecutionReport()
+        #expect(kairos_wire_decode_exec(buf, 64, &r2) == 0)
+        #expect(r2.client_order_id == 77 && r2.kind == r.kind && r2.fill_price == 100.9 && r2.fee == 0.1)
+    }
+
+    @Test func malformedFramesAreRefusedWithReasons() {
+        var t = Tick()
+        var buf = [UInt8](repeating: 0, count: 300)
+        _ = kairos_wire_encode_tick(&t, 0, &buf, 300)
+        var out = Tick()
+        #expect(kairos_wire_decode_tick(buf, 71, 0, &out, nil) == KAIROS_WIRE_E_SHORT.rawValue)
+        #expect(kairos_wire_decode_tick(buf, 73, 0, &out, nil) == KAIROS_WIRE_E_LONG.rawValue)
+        #expect(kairos_wire_decode_tick(buf, 300, 0, &out, nil) == KAIROS_WIRE_E_LONG.rawValue)
+        #expect(kairos_wire_decode_tick(buf, 4, 0, &out, nil) == KAIROS_WIRE_E_SHORT.rawValue)
+        buf[0] = 2
+        #expect(kairos_wire_decode_tick(buf, 72, 0, &out, nil) == KAIROS_WIRE_E_VERSION.rawValue)
+        buf[0] = 1
+        buf[1] = 2
+        #expect(kairos_wire_decode_tick(buf, 72, 0, &out, nil) == KAIROS_WIRE_E_TYPE.rawValue)
+        var order = [UInt8](repeating: 0, count: 64)
+        order[0] = 1
+        order[1] = 2
+        order[48] = 9  // no such side
+        var o = Order()
+        #expect(kairos_wire_decode_order(order, 64, &o) == KAIROS_WIRE_E_FIELD.rawValue)
+        #expect(kairos_wire_peek_type(order, 64) == 2)
+        #expect(kairos_wire_peek_type(nil, 0) == KAIROS_WIRE_E_SHORT.rawValue)
+    }
+}
