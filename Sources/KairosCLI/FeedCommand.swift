@@ -40,8 +40,15 @@ struct FeedCommand: ParsableCommand {
     @Option(help: "ZMQ_SNDHWM: ticks queued per subscriber before the feed waits.") var hwm = 100_000
     @Flag(help: "Allow binding a non-loopback address without CURVE keys.") var allowNonLoopback = false
     @Flag(help: "No progress line.") var quiet = false
+    @Flag(help: ArgumentHelp(
+        "Measure instead of serving: publish --count synthetic ticks over tcp loopback into an in-process ingest "
+            + "thread and ring, at each --measure-rates rate, and report the achieved rate and drops."))
+    var measureIngest = false
+    @Option(parsing: .upToNextOption, help: "Rates (ticks/s) for --measure-ingest; 0 = as fast as possible.")
+    var measureRates: [Double] = [0]
 
     func validate() throws {
+        if measureIngest { return }
         guard (csv == nil) != (synthetic == nil) else { throw ValidationError("give exactly one of --csv or --synthetic") }
         guard rate >= 0 && rate.isFinite else { throw ValidationError("--rate must be >= 0") }
         guard (1...InstrumentID.max).contains(instruments) else { throw ValidationError("--instruments must be 1...\(InstrumentID.max)") }
@@ -66,6 +73,15 @@ struct FeedCommand: ParsableCommand {
     }
 
     func run() throws {
+        if measureIngest {
+            let ticks = count ?? 2_000_000
+            print("ZeroMQ ingest, tcp loopback, publisher thread -> ingest thread -> ring -> consumer, \(Fmt.int(ticks)) ticks, \(instruments) symbols")
+            for r in measureRates {
+                let m = try ZMQIngestBenchmark.run(ticks: ticks, rate: r, instruments: instruments)
+                print(m)
+            }
+            return
+        }
         let stop = StopFlag()
         let signals = [SIGINT, SIGTERM].map { sig in
             signal(sig, SIG_IGN)
