@@ -228,11 +228,20 @@ static int kairos_zfeed_recv_one(kairos_zfeed *f) {
         kairos_zfeed_count_bad_multipart(f);
         return 1;
     }
-    if (zmq_msg_recv(&f->payload, f->sub, ZMQ_DONTWAIT) < 0) return -1;
+    if (zmq_msg_recv(&f->payload, f->sub, ZMQ_DONTWAIT) < 0) {
+        /* Cannot happen for an atomically delivered message, but a missing part is a truncated
+         * multipart, not a reason to stop the ingest. */
+        if (errno != EAGAIN) return -1;
+        kairos_zfeed_count_bad_multipart(f);
+        return 1;
+    }
     if (zmq_msg_more(&f->payload)) {
         /* Too many frames: drain the rest of this message into the payload msg and count once. */
         while (zmq_msg_more(&f->payload)) {
-            if (zmq_msg_recv(&f->payload, f->sub, ZMQ_DONTWAIT) < 0) return -1;
+            if (zmq_msg_recv(&f->payload, f->sub, ZMQ_DONTWAIT) < 0) {
+                if (errno != EAGAIN) return -1;
+                break;
+            }
         }
         kairos_zfeed_count_bad_multipart(f);
         return 1;

@@ -78,6 +78,7 @@ import Testing
         let s = ingest.stats
         #expect(s.messages == UInt64(n) && s.accepted == UInt64(n) && s.refused == 0)
         #expect(s.instrumentMismatch == 0)
+        #expect(ingest.failureDescription == nil)
         #expect(ring.dropCount == 0)
     }
 

@@ -159,7 +159,11 @@ public final class TickPublisher: @unchecked Sendable {
                 if stop.isSet { break outer }
             }
             n += 1
-            if n & 4095 == 0 { progress(sent) }
+            if n & 4095 == 0 {
+                // Read pending (un)subscription frames so they do not pile up in the XPUB socket.
+                _ = kairos_zfeed_pub_wait_subscriptions(pub, 0, 0)
+                progress(sent)
+            }
         }
         progress(sent)
         return sent - first
