@@ -44,6 +44,8 @@ struct FeedCommand: ParsableCommand {
         "Measure instead of serving: publish --count synthetic ticks over tcp loopback into an in-process ingest "
             + "thread and ring, at each --measure-rates rate, and report the achieved rate and drops."))
     var measureIngest = false
+    @Flag(help: "With --measure-ingest: queue all ticks first, then time the ingest draining them (the ingest alone).")
+    var preload = false
     @Option(parsing: .upToNextOption, help: "Rates (ticks/s) for --measure-ingest; 0 = as fast as possible.")
     var measureRates: [Double] = [0]
 
@@ -77,7 +79,7 @@ struct FeedCommand: ParsableCommand {
             let ticks = count ?? 2_000_000
             print("ZeroMQ ingest, tcp loopback, publisher thread -> ingest thread -> ring -> consumer, \(Fmt.int(ticks)) ticks, \(instruments) symbols")
             for r in measureRates {
-                let m = try ZMQIngestBenchmark.run(ticks: ticks, rate: r, instruments: instruments)
+                let m = try ZMQIngestBenchmark.run(ticks: ticks, rate: r, instruments: instruments, preload: preload)
                 print(m)
             }
             return
