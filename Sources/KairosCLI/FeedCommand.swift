@@ -62,16 +62,9 @@ struct FeedCommand: ParsableCommand {
         for s in symbols where s.utf8.isEmpty || s.utf8.count > ZMQFeedConfig.maxSymbolLength {
             throw ValidationError("symbol '\(s)' must be 1...\(ZMQFeedConfig.maxSymbolLength) bytes")
         }
-        if !connect && !allowNonLoopback && !FeedCommand.isLoopback(endpoint) {
+        if !connect && !allowNonLoopback && !ZMQFeedConfig.isLoopback(endpoint) {
             throw ValidationError("\(endpoint) is not loopback; without CURVE keys the feed binds loopback only (--allow-non-loopback to override)")
         }
-    }
-
-    static func isLoopback(_ endpoint: String) -> Bool {
-        if endpoint.hasPrefix("ipc://") || endpoint.hasPrefix("inproc://") { return true }
-        guard endpoint.hasPrefix("tcp://") else { return false }
-        let rest = endpoint.dropFirst(6)
-        return rest.hasPrefix("127.") || rest.hasPrefix("localhost:") || rest.hasPrefix("[::1]:")
     }
 
     func run() throws {
@@ -118,7 +111,7 @@ struct FeedCommand: ParsableCommand {
             endpoint: endpoint, bind: !connect, symbols: names, publisherID: publisherId, sendHighWaterMark: hwm)
         let bound = connect ? endpoint : publisher.boundEndpoint
         log("feed: publisher \(publisherId) \(connect ? "connected to" : "bound") \(bound), no CURVE keys"
-            + (FeedCommand.isLoopback(bound) ? " (loopback only)" : " (NOT loopback: --allow-non-loopback)")
+            + (ZMQFeedConfig.isLoopback(bound) ? " (loopback only)" : " (NOT loopback: --allow-non-loopback)")
             + ", \(names.count) symbol(s): \(names.prefix(4).joined(separator: ", "))\(names.count > 4 ? ", ..." : "")")
         if waitSubscribers > 0 {
             log("feed: waiting for \(waitSubscribers) subscription(s)")

@@ -96,4 +96,13 @@ import Testing
             _ = try TickPublisher(endpoint: "tcp://256.0.0.1:1", symbols: ["A"])
         }
     }
+
+    @Test func loopbackEndpoints() {
+        for e in ["tcp://127.0.0.1:5556", "tcp://127.0.0.1:*", "tcp://localhost:1", "tcp://[::1]:9", "ipc:///tmp/k", "inproc://x"] {
+            #expect(ZMQFeedConfig.isLoopback(e), "\(e)")
+        }
+        for e in ["tcp://*:5556", "tcp://0.0.0.0:5556", "tcp://10.0.0.1:1", "tcp://eth0:1", "udp://127.0.0.1:1", "tcp://localhostx:1"] {
+            #expect(!ZMQFeedConfig.isLoopback(e), "\(e)")
+        }
+    }
 }

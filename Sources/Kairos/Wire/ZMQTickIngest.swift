@@ -91,6 +91,16 @@ public struct ZMQFeedConfig: Sendable {
         self.symbols = symbols
     }
 
+    /// Whether binding `endpoint` exposes the socket to this host only (tcp on 127.x / ::1 /
+    /// localhost, ipc, inproc). Without CURVE keys Kairos binds such endpoints only, unless told
+    /// otherwise.
+    public static func isLoopback(_ endpoint: String) -> Bool {
+        if endpoint.hasPrefix("ipc://") || endpoint.hasPrefix("inproc://") { return true }
+        guard endpoint.hasPrefix("tcp://") else { return false }
+        let rest = endpoint.dropFirst(6)
+        return rest.hasPrefix("127.") || rest.hasPrefix("localhost:") || rest.hasPrefix("[::1]:")
+    }
+
     /// Longest symbol a topic may carry, in UTF-8 bytes.
     public static let maxSymbolLength = Int(KAIROS_ZFEED_MAX_SYMBOL)
 
