@@ -10,4 +10,5 @@
 #include "kairos_sys.h"
 #include "kairos_wire.h"
 #include "kairos_zmq_security.h"
+#include "kairos_zmq_feed.h"
 #endif
