@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import Kairos
+
+struct RegimesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "regimes",
+        abstract: "Fit, run and evaluate the market regime detector (bull, bear, sideways, volatile).",
+        discussion: """
+            The detector is a 4-state Gaussian HMM over causal bar features (docs/regimes.md). \
+            `fit` trains it on a CSV and writes the JSON model; `detect` runs the online filter \
+            over a CSV (row t uses bars up to t only); `evaluate` fits on a synthetic stretch and \
+            scores a later unseen stretch against the true labels, beside the oracle.
+
+            Examples:
+              kairos regimes fit --data ../shared/data/sp500.csv --out model.json
+              kairos regimes detect --data ../shared/data/sp500.csv --model model.json --out regimes.csv
+              kairos regimes evaluate --scenario persistent --seed 1
+            """,
+        subcommands: [Fit.self, Detect.self, Evaluate.self])
+
+    struct Fit: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Fit the HMM on an OHLCV CSV and save it as JSON.")
+        @Option(help: "OHLCV CSV file of one instrument.") var data: String
+        @Option(help: "Where to write the JSON model.") var out: String
+        @Option(help: "k-means++ restarts.") var restarts = 4
+        @Option(help: "Persistence prior: pseudo-count (bars) added to each diagonal transition count.")
+        var persistencePrior = 0.0
+        @Option(help: "Seed of the initialisations.") var seed: UInt64 = 1
+        @Flag(help: "Fit the naive comparison model instead (4 features, 1 start, no regression).") var naive = false
+
+        func run() throws {
+            let bars = try OHLCVCSV.load(path: data)
+            guard bars.count >= 50 else { throw ValidationError("need at least 50 bars, got \(bars.count)") }
+            var o = naive ? GaussianHMMFitOptions.naive : GaussianHMMFitOptions.standard
+            if !naive { o.restarts = restarts }
+            o.persistencePrior = persistencePrior
+            o.seed = seed
+            let m = GaussianHMM.fit(bars: bars, options: o)
+            try m.save(toPath: out)
+            print("fitted on \(bars.count) bars, log-likelihood \(m.logLikelihood) after \(m.iterations) iterations; wrote \(out)")
+            for r in Regime.allCases {
+                let i = r.rawValue
+                print(String(format: "  %-9@ mean return %+.5f  vol %.5f  expected duration %.1f bars",
+                             r.description as NSString, m.stateMeanReturn[i], m.stateVolatility[i], m.expectedDuration(r)))
+            }
+        }
+    }
+
+    struct Detect: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run the fitted filter over a CSV, one row per bar.")
+        @Option(help: "OHLCV CSV file of one instrument.") var data: String
+        @Option(help: "JSON model from `regimes fit`.") var model: String
+        @Option(help: "Output CSV (timestamp,regime,confidence,p_bull,p_bear,p_sideways,p_volatile).") var out: String
+        @Option(help: "Hysteresis threshold for declared transitions.") var threshold = 0.6
+        @Option(help: "Hysteresis minimum dwell (bars).") var minDwell = 3
+
+        func run() throws {
+            let bars = try OHLCVCSV.load(path: data)
+            let m = try GaussianHMMModel.load(path: model)
+            var f = GaussianHMMFilter(model: m)
+            let est = f.run(bars: bars)
+            try RegimeCSV.write(bars: bars, estimates: est, toPath: out)
+            let (_, transitions) = HysteresisDetector.labels(
+                est, timestamps: bars.map(\.timestamp), threshold: threshold, minDwell: minDwell)
+            print("wrote \(est.count) rows to \(out); \(transitions.count) declared transitions (threshold \(threshold), dwell \(minDwell))")
+            for t in transitions.suffix(10) {
+                print("  \(OHLCVCSV.formatTimestamp(t.timestamp))  \(t.from) -> \(t.to)  (\(String(format: "%.2f", t.confidence)))")
+            }
+        }
+    }
+
+    struct Evaluate: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Fit on a synthetic stretch, score a later one, beside the oracle.")
+        @Option(help: "persistent or fastSwitching.") var scenario = "persistent"
+        @Option(help: "Seed of the synthetic market.") var seed: UInt64 = 1
+        @Option(help: "Training bars.") var trainBars = 20_000
+        @Option(help: "Evaluation bars (generated after the training bars).") var testBars = 20_000
+        @Flag(help: "Evaluate the naive comparison model instead.") var naive = false
+        @Option(help: "Restarts (standard model).") var restarts = 4
+        @Option(help: "Persistence prior (pseudo-count).") var persistencePrior = 0.0
+
+        func run() throws {
+            guard let s = MarketScenario.presets.first(where: { $0.name == scenario }), s.name != "demo" else {
+                throw ValidationError("--scenario is persistent or fastSwitching")
+            }
+            var o = naive ? GaussianHMMFitOptions.naive : GaussianHMMFitOptions.standard
+            if !naive { o.restarts = restarts }
+            o.persistencePrior = persistencePrior
+            let e = RegimeScenarioEvaluation.run(scenario: s, seed: seed, trainBars: trainBars, testBars: testBars, options: o)
+            print(e.table, terminator: "")
+        }
+    }
+}
