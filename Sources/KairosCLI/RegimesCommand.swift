@@ -79,6 +79,8 @@ struct RegimesCommand: ParsableCommand {
         @Flag(help: "Evaluate the naive comparison model instead.") var naive = false
         @Option(help: "Restarts (standard model).") var restarts = 4
         @Option(help: "Persistence prior (pseudo-count).") var persistencePrior = 0.0
+        @Option(help: "Detector: hmm or jump.") var detector = "hmm"
+        @Option(help: "Jump penalty of the jump model.") var jumpPenalty = 50.0
 
         func run() throws {
             guard let s = MarketScenario.presets.first(where: { $0.name == scenario }), s.name != "demo" else {
@@ -87,7 +89,12 @@ struct RegimesCommand: ParsableCommand {
             var o = naive ? GaussianHMMFitOptions.naive : GaussianHMMFitOptions.standard
             if !naive { o.restarts = restarts }
             o.persistencePrior = persistencePrior
-            let e = RegimeScenarioEvaluation.run(scenario: s, seed: seed, trainBars: trainBars, testBars: testBars, options: o)
+            var j = JumpModelFitOptions()
+            j.jumpPenalty = jumpPenalty
+            guard detector == "hmm" || detector == "jump" else { throw ValidationError("--detector is hmm or jump") }
+            let e = RegimeScenarioEvaluation.run(
+                scenario: s, seed: seed, trainBars: trainBars, testBars: testBars,
+                detector: detector == "hmm" ? .hmm(o) : .jump(j))
             print(e.table, terminator: "")
         }
     }

@@ -83,7 +83,9 @@ public struct RegimeScenarioEvaluation: Sendable {
     public var seed: UInt64
     public var trainBars: Int
     public var testBars: Int
-    public var model: GaussianHMMModel
+    /// The fitted HMM (nil when the jump model was evaluated).
+    public var model: GaussianHMMModel?
+    public var jumpModel: JumpModel?
     public var detector: RegimeScore
     public var oracle: RegimeScore
     /// Seconds the fit took (wall clock, for the report only).
@@ -96,18 +98,42 @@ public struct RegimeScenarioEvaluation: Sendable {
         scenario: MarketScenario, seed: UInt64, trainBars: Int = 20_000, testBars: Int = 20_000,
         options: GaussianHMMFitOptions = .standard, threshold: Double = 0.6, minDwell: Int = 3
     ) -> RegimeScenarioEvaluation {
+        run(scenario: scenario, seed: seed, trainBars: trainBars, testBars: testBars, detector: .hmm(options),
+            threshold: threshold, minDwell: minDwell)
+    }
+
+    /// Which detector to fit.
+    public enum Choice: Sendable {
+        case hmm(GaussianHMMFitOptions)
+        case jump(JumpModelFitOptions)
+    }
+
+    public static func run(
+        scenario: MarketScenario, seed: UInt64, trainBars: Int = 20_000, testBars: Int = 20_000,
+        detector choice: Choice, threshold: Double = 0.6, minDwell: Int = 3
+    ) -> RegimeScenarioEvaluation {
         var market = SyntheticMarket(scenario: scenario, instruments: 1, seed: seed)
         let train = market.bars(count: trainBars)
         let test = market.bars(count: testBars)
         let t0 = MonotonicClock.nanoseconds()
-        let model = GaussianHMM.fit(bars: train.bars, options: options)
+        var model: GaussianHMMModel?, jump: JumpModel?
+        switch choice {
+        case .hmm(let o): model = GaussianHMM.fit(bars: train.bars, options: o)
+        case .jump(let o): jump = JumpModel.fit(bars: train.bars, options: o)
+        }
         let fitSeconds = Double(MonotonicClock.nanoseconds() - t0) / 1e9
-        var filter = GaussianHMMFilter(model: model)
-        let est = filter.run(bars: test.bars)
+        let est: [RegimeEstimate]
+        if let model {
+            var filter = GaussianHMMFilter(model: model)
+            est = filter.run(bars: test.bars)
+        } else {
+            var filter = JumpModelDetector(model: jump!)
+            est = filter.run(bars: test.bars)
+        }
         var oracle = OracleRegimeFilter(scenario: scenario)!
         let oest = oracle.run(bars: test.bars)
         return RegimeScenarioEvaluation(
-            scenario: scenario, seed: seed, trainBars: trainBars, testBars: testBars, model: model,
+            scenario: scenario, seed: seed, trainBars: trainBars, testBars: testBars, model: model, jumpModel: jump,
             detector: RegimeScore(truth: test.regimes, estimates: est, threshold: threshold, minDwell: minDwell),
             oracle: RegimeScore(truth: test.regimes, estimates: oest, threshold: threshold, minDwell: minDwell),
             fitSeconds: fitSeconds)
@@ -116,7 +142,8 @@ public struct RegimeScenarioEvaluation: Sendable {
     /// The comparison table (plain text).
     public var table: String {
         func f(_ x: Double) -> String { x.isNaN ? "-" : String(format: "%.3f", x) }
-        var s = "scenario \(scenario.name), seed \(seed): fit on \(trainBars) bars (\(String(format: "%.2f", fitSeconds)) s), evaluated on the next \(testBars)\n"
+        var s = "\(model != nil ? "Gaussian HMM" : "jump model (lambda \(jumpModel!.jumpPenalty))"): "
+        s += "scenario \(scenario.name), seed \(seed): fit on \(trainBars) bars (\(String(format: "%.2f", fitSeconds)) s), evaluated on the next \(testBars)\n"
         s += "metric                      detector     oracle\n"
         s += "accuracy                    \(f(detector.accuracy).padding(toLength: 12, withPad: " ", startingAt: 0)) \(f(oracle.accuracy))\n"
         s += "balanced accuracy           \(f(detector.balancedAccuracy).padding(toLength: 12, withPad: " ", startingAt: 0)) \(f(oracle.balancedAccuracy))\n"
