@@ -17,7 +17,7 @@ struct RegimesCommand: ParsableCommand {
               kairos regimes detect --data ../shared/data/sp500.csv --model model.json --out regimes.csv
               kairos regimes evaluate --scenario persistent --seed 1
             """,
-        subcommands: [Fit.self, Detect.self, Evaluate.self])
+        subcommands: [Fit.self, Detect.self, Evaluate.self, Validate.self])
 
     struct Fit: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Fit the HMM on an OHLCV CSV and save it as JSON.")
@@ -96,6 +96,46 @@ struct RegimesCommand: ParsableCommand {
                 scenario: s, seed: seed, trainBars: trainBars, testBars: testBars,
                 detector: detector == "hmm" ? .hmm(o) : .jump(j))
             print(e.table, terminator: "")
+        }
+    }
+
+    struct Validate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Compare the detector's causal labels with Lunde-Timmermann bull/bear phases of a price history.")
+        @Option(help: "OHLCV CSV file (e.g. ../shared/data/sp500.csv).") var data: String
+        @Option(help: "Detector: hmm or jump.") var detector = "hmm"
+        @Option(help: "HMM persistence prior (pseudo-count).") var persistencePrior = 0.0
+        @Option(help: "Jump penalty of the jump model.") var jumpPenalty = 50.0
+        @Option(help: "Hysteresis threshold.") var threshold = 0.6
+        @Option(help: "Hysteresis minimum dwell (bars).") var minDwell = 3
+
+        func run() throws {
+            let bars = try OHLCVCSV.load(path: data)
+            guard bars.count >= 50 else { throw ValidationError("need at least 50 bars") }
+            let est: [RegimeEstimate]
+            if detector == "jump" {
+                var o = JumpModelFitOptions()
+                o.jumpPenalty = jumpPenalty
+                var d = JumpModelDetector(model: JumpModel.fit(bars: bars, options: o))
+                est = d.run(bars: bars)
+            } else {
+                var o = GaussianHMMFitOptions.standard
+                o.persistencePrior = persistencePrior
+                var f = GaussianHMMFilter(model: GaussianHMM.fit(bars: bars, options: o))
+                est = f.run(bars: bars)
+            }
+            let labels = HysteresisDetector.labels(est, threshold: threshold, minDwell: minDwell).labels
+            let (truth, _) = BullBearDating.lundeTimmermann(closes: bars.map(\.close))
+            let c = BullBearComparison(bull: truth, labels: labels)
+            print(String(format: "%d bars; agreement %.3f, bull recall %.3f, bear recall %.3f (bull+sideways = bull, bear+volatile = bear)",
+                         c.bars, c.agreement, c.bullRecall, c.bearRecall))
+            print("phase   start       end         bars  lag(bars)  coverage")
+            for p in c.phases {
+                let d0 = String(OHLCVCSV.formatTimestamp(bars[p.startIndex].timestamp).prefix(10))
+                let d1 = String(OHLCVCSV.formatTimestamp(bars[p.endIndex].timestamp).prefix(10))
+                print(String(format: "%@  %@  %@  %5d  %9@  %.3f", (p.isBull ? "bull" : "bear") as NSString, d0 as NSString,
+                             d1 as NSString, p.endIndex - p.startIndex + 1, (p.lag.map { String($0) } ?? "never") as NSString, p.coverage))
+            }
         }
     }
 }

@@ -280,3 +280,46 @@ import Testing
         #expect(h.detector.accuracy > j.detector.accuracy)
     }
 }
+
+@Suite struct RegimeHistoricalTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let sp500 = root.deletingLastPathComponent().appendingPathComponent("shared/data/sp500.csv").path
+
+    @Test func lundeTimmermannDatesAConstructedSeries() {
+        // 100 -> 130 (bull), falls 25 % to 97.5 (peak at 130), rises 20 % to 117 (trough at 97.5),
+        // then dips 10 % (not a bear: < 20 %).
+        var c = [Double]()
+        for i in 0...30 { c.append(100 + Double(i)) }  // 100..130, peak index 30
+        for i in 1...25 { c.append(130 * (1 - 0.01 * Double(i))) }  // to 97.5 at index 55
+        for i in 1...20 { c.append(97.5 * (1 + 0.01 * Double(i))) }  // to 117 at index 75
+        for i in 1...10 { c.append(117 * (1 - 0.01 * Double(i))) }
+        let (bull, tp) = BullBearDating.lundeTimmermann(closes: c)
+        #expect(tp == [.init(index: 30, isPeak: true), .init(index: 55, isPeak: false)])
+        #expect(bull[0...30].allSatisfy { $0 })
+        #expect(bull[31...55].allSatisfy { !$0 })
+        #expect(bull[56...].allSatisfy { $0 })
+    }
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: sp500), "needs ../shared/data/sp500.csv"))
+    func sp500PhasesAndDetectorComparison() throws {
+        let bars = try OHLCVCSV.load(path: Self.sp500)
+        let (bull, tp) = BullBearDating.lundeTimmermann(closes: bars.map(\.close))
+        let day = { (i: Int) in String(OHLCVCSV.formatTimestamp(bars[i].timestamp).prefix(10)) }
+        let peaks = tp.filter(\.isPeak).map { day($0.index) }
+        let troughs = tp.filter { !$0.isPeak }.map { day($0.index) }
+        // The textbook turning points: dot-com peak, 2007 peak, March 2009 trough.
+        #expect(peaks.contains("2000-03-24"))
+        #expect(peaks.contains("2007-10-09"))
+        #expect(troughs.contains("2009-03-09"))
+        // Late 2018 fell 19.8 % close to close: not a bear market under the 20 % rule.
+        #expect(bull.last == true)
+        // The causal HMM detector agrees with the phases on most days (measured 0.71, see
+        // docs/regimes.md) and flags most bear days.
+        var f = GaussianHMMFilter(model: GaussianHMM.fit(bars: bars))
+        let labels = HysteresisDetector.labels(f.run(bars: bars)).labels
+        let c = BullBearComparison(bull: bull, labels: labels)
+        print("S&P 500 HMM vs Lunde-Timmermann: agreement \(c.agreement) bull recall \(c.bullRecall) bear recall \(c.bearRecall)")
+        #expect(c.agreement > 0.65)
+        #expect(c.bearRecall > 0.6)
+    }
+}
