@@ -81,6 +81,9 @@ struct RegimesCommand: ParsableCommand {
         @Option(help: "Persistence prior (pseudo-count).") var persistencePrior = 0.0
         @Option(help: "Detector: hmm or jump.") var detector = "hmm"
         @Option(help: "Jump penalty of the jump model.") var jumpPenalty = 50.0
+        @Option(help: "Ablation: HMM inputs, comma-separated (logReturn,logVolShort,logVolLong,trend).") var inputs: String?
+        @Flag(help: "Ablation: no switching regression of the return on the trend.") var noRegression = false
+        @Flag(help: "Ablation: k-means++ on the HMM inputs instead of the smoothed features.") var initOnInputs = false
 
         func run() throws {
             guard let s = MarketScenario.presets.first(where: { $0.name == scenario }), s.name != "demo" else {
@@ -89,6 +92,14 @@ struct RegimesCommand: ParsableCommand {
             var o = naive ? GaussianHMMFitOptions.naive : GaussianHMMFitOptions.standard
             if !naive { o.restarts = restarts }
             o.persistencePrior = persistencePrior
+            if let inputs {
+                o.inputs = try inputs.split(separator: ",").map {
+                    guard let i = RegimeInput(rawValue: String($0)) else { throw ValidationError("unknown input \($0)") }
+                    return i
+                }
+            }
+            if noRegression { o.trendRegression = false }
+            if initOnInputs { o.initialiseOnSmoothedFeatures = false }
             var j = JumpModelFitOptions()
             j.jumpPenalty = jumpPenalty
             guard detector == "hmm" || detector == "jump" else { throw ValidationError("--detector is hmm or jump") }
