@@ -28,10 +28,28 @@ struct RegimesCommand: ParsableCommand {
         var persistencePrior = 0.0
         @Option(help: "Seed of the initialisations.") var seed: UInt64 = 1
         @Flag(help: "Fit the naive comparison model instead (4 features, 1 start, no regression).") var naive = false
+        @Option(help: "Detector: hmm (default) or jump.") var detector = "hmm"
+        @Option(help: "Jump penalty of the jump model.") var jumpPenalty = 50.0
 
         func run() throws {
             let bars = try OHLCVCSV.load(path: data)
             guard bars.count >= 50 else { throw ValidationError("need at least 50 bars, got \(bars.count)") }
+            guard detector == "hmm" || detector == "jump" else { throw ValidationError("--detector is hmm or jump") }
+            if detector == "jump" {
+                var o = JumpModelFitOptions()
+                o.jumpPenalty = jumpPenalty
+                o.restarts = restarts
+                o.seed = seed
+                let m = JumpModel.fit(bars: bars, options: o)
+                try m.save(toPath: out)
+                print("fitted jump model (lambda \(jumpPenalty)) on \(bars.count) bars, objective \(m.objective); wrote \(out)")
+                for r in Regime.allCases {
+                    let i = r.rawValue
+                    print(String(format: "  %-9@ mean return %+.5f  vol %.5f  mean duration %.1f bars",
+                                 r.description as NSString, m.stateMeanReturn[i], m.stateVolatility[i], m.meanDuration[i]))
+                }
+                return
+            }
             var o = naive ? GaussianHMMFitOptions.naive : GaussianHMMFitOptions.standard
             if !naive { o.restarts = restarts }
             o.persistencePrior = persistencePrior
@@ -50,15 +68,14 @@ struct RegimesCommand: ParsableCommand {
     struct Detect: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Run the fitted filter over a CSV, one row per bar.")
         @Option(help: "OHLCV CSV file of one instrument.") var data: String
-        @Option(help: "JSON model from `regimes fit`.") var model: String
+        @Option(help: "JSON model from `regimes fit` (HMM or jump model).") var model: String
         @Option(help: "Output CSV (timestamp,regime,confidence,p_bull,p_bear,p_sideways,p_volatile).") var out: String
         @Option(help: "Hysteresis threshold for declared transitions.") var threshold = 0.6
         @Option(help: "Hysteresis minimum dwell (bars).") var minDwell = 3
 
         func run() throws {
             let bars = try OHLCVCSV.load(path: data)
-            let m = try GaussianHMMModel.load(path: model)
-            var f = GaussianHMMFilter(model: m)
+            var f = try RegimeModelFile.loadDetector(path: model)
             let est = f.run(bars: bars)
             try RegimeCSV.write(bars: bars, estimates: est, toPath: out)
             let (_, transitions) = HysteresisDetector.labels(
@@ -119,31 +136,43 @@ struct RegimesCommand: ParsableCommand {
         @Option(help: "Jump penalty of the jump model.") var jumpPenalty = 50.0
         @Option(help: "Hysteresis threshold.") var threshold = 0.6
         @Option(help: "Hysteresis minimum dwell (bars).") var minDwell = 3
+        @Option(help: "Out-of-sample: fit on bars before this date (YYYY-MM-DD), score bars from it on.")
+        var trainUntil: String?
 
         func run() throws {
             let bars = try OHLCVCSV.load(path: data)
             guard bars.count >= 50 else { throw ValidationError("need at least 50 bars") }
+            var split = 0
+            if let trainUntil {
+                guard let ts = OHLCVCSV.parseTimestamp(trainUntil) else { throw ValidationError("bad --train-until date") }
+                split = bars.firstIndex { $0.timestamp >= ts } ?? bars.count
+                guard split >= 50, split < bars.count else { throw ValidationError("--train-until leaves too few bars on one side") }
+            }
+            let train = split > 0 ? Array(bars[..<split]) : bars
             let est: [RegimeEstimate]
             if detector == "jump" {
                 var o = JumpModelFitOptions()
                 o.jumpPenalty = jumpPenalty
-                var d = JumpModelDetector(model: JumpModel.fit(bars: bars, options: o))
+                var d = JumpModelDetector(model: JumpModel.fit(bars: train, options: o))
                 est = d.run(bars: bars)
             } else {
                 var o = GaussianHMMFitOptions.standard
                 o.persistencePrior = persistencePrior
-                var f = GaussianHMMFilter(model: GaussianHMM.fit(bars: bars, options: o))
+                var f = GaussianHMMFilter(model: GaussianHMM.fit(bars: train, options: o))
                 est = f.run(bars: bars)
             }
-            let labels = HysteresisDetector.labels(est, threshold: threshold, minDwell: minDwell).labels
-            let (truth, _) = BullBearDating.lundeTimmermann(closes: bars.map(\.close))
+            // The filter runs causally over the whole series; only bars from the split are scored.
+            let labels = Array(HysteresisDetector.labels(est, threshold: threshold, minDwell: minDwell).labels[split...])
+            let (truthAll, _) = BullBearDating.lundeTimmermann(closes: bars.map(\.close))
+            let truth = Array(truthAll[split...])
             let c = BullBearComparison(bull: truth, labels: labels)
+            if split > 0 { print("fitted on \(split) bars before \(trainUntil!), scored on the \(bars.count - split) after") }
             print(String(format: "%d bars; agreement %.3f, bull recall %.3f, bear recall %.3f (bull+sideways = bull, bear+volatile = bear)",
                          c.bars, c.agreement, c.bullRecall, c.bearRecall))
             print("phase   start       end         bars  lag(bars)  coverage")
             for p in c.phases {
-                let d0 = String(OHLCVCSV.formatTimestamp(bars[p.startIndex].timestamp).prefix(10))
-                let d1 = String(OHLCVCSV.formatTimestamp(bars[p.endIndex].timestamp).prefix(10))
+                let d0 = String(OHLCVCSV.formatTimestamp(bars[split + p.startIndex].timestamp).prefix(10))
+                let d1 = String(OHLCVCSV.formatTimestamp(bars[split + p.endIndex].timestamp).prefix(10))
                 print(String(format: "%@  %@  %@  %5d  %9@  %.3f", (p.isBull ? "bull" : "bear") as NSString, d0 as NSString,
                              d1 as NSString, p.endIndex - p.startIndex + 1, (p.lag.map { String($0) } ?? "never") as NSString, p.coverage))
             }

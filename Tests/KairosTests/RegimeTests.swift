@@ -269,6 +269,25 @@ import Testing
         for e in full { #expect(abs(e.probabilities.array.reduce(0, +) - 1) < 1e-12) }
     }
 
+    @Test func modelFileDispatchesOnFormat() throws {
+        let dir = FileManager.default.temporaryDirectory
+        let jp = dir.appendingPathComponent("kairos-jump-\(getpid()).json").path
+        let hp = dir.appendingPathComponent("kairos-hmm-\(getpid()).json").path
+        let bp = dir.appendingPathComponent("kairos-bad-\(getpid()).json").path
+        defer { for p in [jp, hp, bp] { try? FileManager.default.removeItem(atPath: p) } }
+        try Self.model.save(toPath: jp)
+        try RegimeTests.smallModel.save(toPath: hp)
+        try Data(#"{"format":"other"}"#.utf8).write(to: URL(fileURLWithPath: bp))
+        let (b, _) = RegimeTests.bars(seed: 35, count: 200)
+        var j = try RegimeModelFile.loadDetector(path: jp)
+        var jRef = JumpModelDetector(model: Self.model)
+        #expect(j.run(bars: b) == jRef.run(bars: b))
+        var h = try RegimeModelFile.loadDetector(path: hp)
+        var hRef = GaussianHMMFilter(model: RegimeTests.smallModel)
+        #expect(h.run(bars: b) == hRef.run(bars: b))
+        #expect(throws: GaussianHMMModel.InvalidModel.self) { _ = try RegimeModelFile.loadDetector(path: bp) }
+    }
+
     @Test func jumpModelOnPersistentScenarioBeatsChanceButNotTheHMM() {
         // Measured (docs/regimes.md, 20k/20k bars): jump model 0.68, HMM 0.94, oracle 0.94. The
         // jump model sees smoothed features only; this checks it is a working detector, and

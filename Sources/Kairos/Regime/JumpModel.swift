@@ -211,9 +211,41 @@ public struct JumpModelDetector: RegimeDetector, Sendable {
             expectedRemainingDuration: model.meanDuration[k])
     }
 
+}
+
+extension JumpModel {
     public func save(toPath path: String) throws {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try enc.encode(model).write(to: URL(fileURLWithPath: path))
+        try enc.encode(self).write(to: URL(fileURLWithPath: path))
+    }
+
+    public static func load(path: String) throws -> JumpModel {
+        let m = try JSONDecoder().decode(JumpModel.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        try m.validate()
+        return m
+    }
+
+    public func validate() throws {
+        func bad(_ s: String) -> GaussianHMMModel.InvalidModel { .init(description: "jump model: \(s)") }
+        guard format == "kairos-regime-jump", version == 1 else { throw bad("unknown format \(format) v\(version)") }
+        guard centers.count == 4, centers.allSatisfy({ $0.count == 3 && $0.allSatisfy(\.isFinite) }) else { throw bad("centers must be 4 x 3") }
+        guard featureMean.count == 3, featureScale.count == 3, featureScale.allSatisfy({ $0 > 0 }) else { throw bad("feature standardisation must have 3 entries, scales > 0") }
+        guard meanDuration.count == 4, jumpPenalty >= 0 else { throw bad("meanDuration needs 4 entries, jumpPenalty >= 0") }
+    }
+}
+
+/// Loads either model file (by its `format` key) as a fresh detector.
+public enum RegimeModelFile {
+    struct Header: Decodable { var format: String }
+
+    public static func loadDetector(path: String) throws -> any RegimeDetector {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let h = try JSONDecoder().decode(Header.self, from: data)
+        switch h.format {
+        case "kairos-regime-hmm": return GaussianHMMFilter(model: try GaussianHMMModel.load(path: path))
+        case "kairos-regime-jump": return JumpModelDetector(model: try JumpModel.load(path: path))
+        default: throw GaussianHMMModel.InvalidModel(description: "\(path): unknown model format \(h.format)")
+        }
     }
 }
