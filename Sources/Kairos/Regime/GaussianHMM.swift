@@ -343,8 +343,8 @@ public enum GaussianHMM {
         b.withUnsafeMutableBufferPointer { b in
             alpha.withUnsafeMutableBufferPointer { al in
                 data.y.withUnsafeBufferPointer { y in
-                    var lb = (0.0, 0.0, 0.0, 0.0)
                     for i in 0..<t {
+                        // Log emission densities first, then shift by their max before exp.
                         var mx = -Double.infinity
                         for j in 0..<k {
                             var s = logNorm[j]
@@ -354,12 +354,10 @@ public enum GaussianHMM {
                                 let r = y[i * d + e] - m
                                 s -= 0.5 * r * r * inv[j * d + e]
                             }
-                            withUnsafeMutableBytes(of: &lb) { $0.storeBytes(of: s, toByteOffset: j * 8, as: Double.self) }
+                            b[i * k + j] = s
                             mx = max(mx, s)
                         }
-                        withUnsafeBytes(of: lb) { raw in
-                            for j in 0..<k { b[i * k + j] = exp(raw.load(fromByteOffset: j * 8, as: Double.self) - mx) }
-                        }
+                        for j in 0..<k { b[i * k + j] = exp(b[i * k + j] - mx) }
                         offset += mx
                         var tot = 0.0
                         for j in 0..<k {
