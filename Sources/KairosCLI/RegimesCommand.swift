@@ -101,6 +101,7 @@ struct RegimesCommand: ParsableCommand {
         @Option(help: "Ablation: HMM inputs, comma-separated (logReturn,logVolShort,logVolLong,trend).") var inputs: String?
         @Flag(help: "Ablation: no switching regression of the return on the trend.") var noRegression = false
         @Flag(help: "Ablation: k-means++ on the HMM inputs instead of the smoothed features.") var initOnInputs = false
+        @Option(help: "Ablation: EMA smoothing of the trend level (default 0.05).") var trendSmoothing: Double?
 
         func run() throws {
             guard let s = MarketScenario.presets.first(where: { $0.name == scenario }), s.name != "demo" else {
@@ -117,6 +118,10 @@ struct RegimesCommand: ParsableCommand {
             }
             if noRegression { o.trendRegression = false }
             if initOnInputs { o.initialiseOnSmoothedFeatures = false }
+            if let trendSmoothing {
+                guard trendSmoothing > 0, trendSmoothing <= 1 else { throw ValidationError("--trend-smoothing is in (0, 1]") }
+                o.features.trendSmoothing = trendSmoothing
+            }
             var j = JumpModelFitOptions()
             j.jumpPenalty = jumpPenalty
             guard detector == "hmm" || detector == "jump" else { throw ValidationError("--detector is hmm or jump") }
