@@ -10,6 +10,10 @@ import Foundation
 /// lowest level since the last peak. The peak (trough) bar is the last bar of the bull (bear)
 /// phase. The first phase is whichever threshold is crossed first from the start; the last phase
 /// runs to the end of the data (not yet confirmed). Ex post: a bar's phase uses later prices.
+///
+/// Implementation Notes: one pass with running extremes, plus a rescan of the bars between a
+/// turning point and its confirmation to seed the next extreme: O(n) plus O(phase length) per
+/// turning point.
 public enum BullBearDating {
     public struct TurningPoint: Sendable, Hashable {
         /// Index of the peak or trough bar.
@@ -83,6 +87,7 @@ public enum BullBearDating {
 
 /// A causal detector's labels against the Lunde-Timmermann phases. The detector's four regimes
 /// collapse to two: bull and sideways count as "bull", bear and volatile as "bear".
+/// O(n) time.
 public struct BullBearComparison: Sendable {
     public var bars: Int
     /// Fraction of bars where the collapsed (hysteresis) label equals the phase.

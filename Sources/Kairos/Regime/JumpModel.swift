@@ -20,6 +20,10 @@ public struct JumpModelFitOptions: Sendable, Hashable {
 /// Features: (trend / volLong, log volShort, log volLong), standardised with the training mean
 /// and standard deviation. States are named with `GaussianHMMModel.namingOrder` on the
 /// per-state mean and volatility of the raw return over the training assignment.
+///
+/// Implementation Notes: fitting alternates the exact dynamic program (O(T K^2) per pass) with
+/// centre updates (O(T D)) until the assignment stops changing, at most `maxIterations` passes
+/// per restart; the objective never increases between passes.
 public struct JumpModel: Codable, Sendable, Hashable {
     public var format = "kairos-regime-jump"
     public var version = 1

@@ -3,6 +3,9 @@
 import Foundation
 
 /// How well a label sequence matches the truth.
+///
+/// Implementation Notes: one pass over the labels plus one over the true segments, O(n) time;
+/// invariant: the confusion matrix sums to n and `missedSwitches <= trueSwitches`.
 public struct RegimeScore: Sendable, Hashable, Codable {
     /// Fraction of bars whose argmax regime equals the true one.
     public var accuracy: Double
@@ -78,6 +81,10 @@ public struct RegimeScore: Sendable, Hashable, Codable {
 }
 
 /// A fit-then-evaluate run on a synthetic scenario.
+///
+/// Implementation Notes: the training and test stretches are consecutive pieces of ONE market
+/// path (same seed, instrument 0), so the test bars are later and unseen; both filters start fresh
+/// at the first test bar's open. Cost: the fit (see `GaussianHMM`) plus O(n K^2) filtering.
 public struct RegimeScenarioEvaluation: Sendable {
     public var scenario: MarketScenario
     public var seed: UInt64
