@@ -89,7 +89,7 @@ struct RegimesCommand: ParsableCommand {
 
     struct Evaluate: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Fit on a synthetic stretch, score a later one, beside the oracle.")
-        @Option(help: "persistent or fastSwitching.") var scenario = "persistent"
+        @Option(help: "persistent, fastSwitching or demo (tick-level steps).") var scenario = "persistent"
         @Option(help: "Seed of the synthetic market.") var seed: UInt64 = 1
         @Option(help: "Training bars.") var trainBars = 20_000
         @Option(help: "Evaluation bars (generated after the training bars).") var testBars = 20_000
@@ -104,8 +104,8 @@ struct RegimesCommand: ParsableCommand {
         @Option(help: "Ablation: EMA smoothing of the trend level (default 0.05).") var trendSmoothing: Double?
 
         func run() throws {
-            guard let s = MarketScenario.presets.first(where: { $0.name == scenario }), s.name != "demo" else {
-                throw ValidationError("--scenario is persistent or fastSwitching")
+            guard let s = MarketScenario.presets.first(where: { $0.name == scenario }) else {
+                throw ValidationError("--scenario is persistent, fastSwitching or demo (tick-level: one bar = one tick)")
             }
             var o = naive ? GaussianHMMFitOptions.naive : GaussianHMMFitOptions.standard
             if !naive { o.restarts = restarts }
