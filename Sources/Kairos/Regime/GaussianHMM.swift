@@ -158,7 +158,7 @@ public enum GaussianHMM {
         var slope = [Double](repeating: 0, count: 4)
     }
 
-    struct Data {
+    struct FitData {
         let t: Int
         let d: Int
         var y: [Double]  // t * d
@@ -187,7 +187,7 @@ public enum GaussianHMM {
             let m = s / Double(t)
             floor[j] = max((s2 / Double(t) - m * m) * 1e-6, 1e-300)
         }
-        let data = Data(t: t, d: d, y: y, z: obs.map(\.previousTrend), r: obs.map(\.logReturn), floor: floor, regress: regress)
+        let data = FitData(t: t, d: d, y: y, z: obs.map(\.previousTrend), r: obs.map(\.logReturn), floor: floor, regress: regress)
 
         // Points for k-means++.
         let kmPoints: [[Double]]
@@ -324,7 +324,7 @@ public enum GaussianHMM {
 
     /// Scaled forward-backward. Fills gamma (t x k posteriors) and the summed xi (k x k expected
     /// transition counts); returns the log-likelihood.
-    static func eStep(_ data: Data, p: Params, gamma: inout [Double], xiSum: inout [Double]) -> Double {
+    static func eStep(_ data: FitData, p: Params, gamma: inout [Double], xiSum: inout [Double]) -> Double {
         let t = data.t, d = data.d
         var b = [Double](repeating: 0, count: t * k)
         var alpha = [Double](repeating: 0, count: t * k)
@@ -420,7 +420,7 @@ public enum GaussianHMM {
         return ll
     }
 
-    static func mStep(_ data: Data, gamma: [Double], xiSum: [Double], prior: Double, p: inout Params) {
+    static func mStep(_ data: FitData, gamma: [Double], xiSum: [Double], prior: Double, p: inout Params) {
         for j in 0..<k { p.pi[j] = max(gamma[j], 1e-6) }
         let ps = p.pi.reduce(0, +)
         for j in 0..<k { p.pi[j] /= ps }
@@ -434,7 +434,7 @@ public enum GaussianHMM {
 
     /// Weighted means and variances per state; for the regressed return, weighted least squares
     /// of r on (1, trend_{t-1}).
-    static func mStepEmissions(_ data: Data, gamma: [Double], p: inout Params) {
+    static func mStepEmissions(_ data: FitData, gamma: [Double], p: inout Params) {
         let t = data.t, d = data.d
         for j in 0..<k {
             for e in 0..<d {
