@@ -564,6 +564,11 @@ int kairos_ingest_poll(kairos_ingest *ing, int timeout_ms) {
     return rc;
 }
 
+/* Relaxed: see publish. */
+uint64_t kairos_ingest_received(const kairos_ingest *ing) {
+    return atomic_load_explicit(&ing->counters.received, memory_order_relaxed);
+}
+
 void kairos_ingest_stats_read(const kairos_ingest *ing, kairos_ingest_stats *out) {
     snapshot(&ing->counters, out);
     /* The kernel's own count of datagrams dropped on this socket (receive queue full). */

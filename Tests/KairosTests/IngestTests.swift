@@ -68,7 +68,7 @@ struct IngestThreadedTests {
         var next: UInt64 = 1
         while next <= count {
             var spins = 0
-            while next - 1 - ingest.stats.received >= window {
+            while next - 1 - ingest.receivedCount >= window {
                 drain()
                 spins += 1
                 if spins > 8 { sleepMicroseconds(50) }
@@ -84,7 +84,7 @@ struct IngestThreadedTests {
 
     /// Waits (draining) until the ingest has taken `count` datagrams from the socket, or ~10 s.
     func waitReceived(_ ingest: UDPIngest, _ count: UInt64, drain: () -> Void = {}) {
-        for _ in 0..<100_000 where ingest.stats.received < count {
+        for _ in 0..<100_000 where ingest.receivedCount < count {
             drain()
             sleepMicroseconds(100)
         }

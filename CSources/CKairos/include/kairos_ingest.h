@@ -99,8 +99,11 @@ int kairos_ingest_multishot_errno(const kairos_ingest *ing);
  * an unexpected failure. Ingest thread only. Never allocates. */
 int kairos_ingest_poll(kairos_ingest *ing, int timeout_ms);
 
-/* Any thread: a snapshot of the counters (each read relaxed; see the sums above). */
+/* Any thread: a snapshot of the counters (each read relaxed; see the sums above). Includes one
+ * getsockopt for socket_drops. */
 void kairos_ingest_stats_read(const kairos_ingest *ing, kairos_ingest_stats *out);
+/* Any thread: the received counter alone (one relaxed load, no system call), for flow control. */
+uint64_t kairos_ingest_received(const kairos_ingest *ing);
 
 /* ---- file replay ---- */
 typedef struct kairos_replay kairos_replay;

@@ -199,7 +199,10 @@ public final class UDPIngest: @unchecked Sendable {
         return Int(kairos_ingest_poll(handle.pointer, timeoutMs))
     }
 
-    /// The counters now (any thread).
+    /// Datagrams taken from the socket so far (any thread; one atomic load, no system call).
+    public var receivedCount: UInt64 { kairos_ingest_received(handle.pointer) }
+
+    /// The counters now (any thread; includes one getsockopt for `socketDrops`).
     public var stats: IngestStats {
         var s = kairos_ingest_stats()
         kairos_ingest_stats_read(handle.pointer, &s)
@@ -213,7 +216,10 @@ public final class UDPIngest: @unchecked Sendable {
 /// Implementation Notes: owns a connected UDP socket and its encode buffers (freed in `deinit`).
 /// Not thread-safe: one thread at a time sends. `send` stamps `ts_send_ns` with CLOCK_REALTIME per
 /// batch and does not allocate.
-public final class UDPTickSender {
+///
+/// `@unchecked Sendable` so a sender can be handed to the thread that uses it: the C sender has no
+/// thread affinity, only the rule above (one sending thread at a time), which the caller keeps.
+public final class UDPTickSender: @unchecked Sendable {
     private let sender: OpaquePointer
 
     public init(address: String = "127.0.0.1", port: UInt16) throws {
