@@ -158,6 +158,8 @@ struct kairos_ingest {
     int multishot_errno;
     bool multishot;
     bool multishot_armed;
+    bool started_multishot; /* armed at least once (later arms are re-arms) */
+    bool started;           /* first poll done (initial SQEs queued) */
     uint16_t port;
     uint32_t batch;
     clockid_t clock;
@@ -241,29 +243,42 @@ static int setup_multishot(kairos_ingest *ing) {
                               KAIROS_INGEST_MAX_DATAGRAM, (unsigned short)i, mask, i);
     io_uring_buf_ring_advance(ing->pbuf_ring, KAIROS_INGEST_PBUF_COUNT);
 
-    /* Probe: arm once and see whether the kernel accepts multishot recv (it rejects unknown
-     * ioprio flags with -EINVAL in the first CQE). No datagram can be lost by this: a datagram
-     * that arrives is simply the first one the multishot delivers. */
+    /* Probe on a throwaway socket nobody sends to: arm a multishot recv and cancel it. A kernel
+     * without multishot recv fails it (-EINVAL); one with it reports -ECANCELED. The real receive
+     * is armed by the first kairos_ingest_poll instead of here, because io_uring runs a request's
+     * completion work (the copy into our buffers) on the task that submitted it: that must be the
+     * ingest thread, not whichever thread created the receiver. */
+    int probe_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (probe_fd < 0) return -errno;
     struct io_uring_sqe *sqe = io_uring_get_sqe(&ing->uring);
-    if (sqe == NULL) return -EBUSY;
     /* MSG_TRUNC: UDP then returns the datagram's real length, so cut datagrams are visible. */
-    io_uring_prep_recv_multishot(sqe, ing->fd, NULL, 0, MSG_TRUNC);
+    io_uring_prep_recv_multishot(sqe, probe_fd, NULL, 0, MSG_TRUNC);
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = KAIROS_INGEST_PBUF_GROUP;
     io_uring_sqe_set_data64(sqe, KAIROS_INGEST_MULTISHOT_TAG);
+    sqe = io_uring_get_sqe(&ing->uring);
+    io_uring_prep_cancel64(sqe, KAIROS_INGEST_MULTISHOT_TAG, 0);
+    io_uring_sqe_set_data64(sqe, KAIROS_INGEST_MULTISHOT_TAG - 1);
     rc = io_uring_submit(&ing->uring);
-    if (rc < 0) return rc;
-    struct io_uring_cqe *cqe = NULL;
-    struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = 1000000};
-    rc = io_uring_wait_cqe_timeout(&ing->uring, &cqe, &ts);
-    if (rc == 0 && cqe && cqe->res < 0 && !(cqe->flags & IORING_CQE_F_MORE) && cqe->res != -ENOBUFS) {
-        int e = cqe->res;
+    int verdict = rc < 0 ? rc : -EIO;
+    /* Reap both CQEs: the probe's final one decides. */
+    for (int seen = 0; rc >= 0 && seen < 2;) {
+        struct io_uring_cqe *cqe = NULL;
+        struct __kernel_timespec ts = {.tv_sec = 1, .tv_nsec = 0};
+        if (io_uring_wait_cqe_timeout(&ing->uring, &cqe, &ts) != 0) break;
+        if (io_uring_cqe_get_data64(cqe) == KAIROS_INGEST_MULTISHOT_TAG) {
+            if (!(cqe->flags & IORING_CQE_F_MORE)) {
+                verdict = cqe->res == -ECANCELED ? 0 : cqe->res;
+                seen++;
+            }
+        } else {
+            seen++;
+        }
         io_uring_cqe_seen(&ing->uring, cqe);
-        return e; /* not supported: caller unregisters and goes single-shot */
     }
-    /* -ETIME (nothing yet) or a first datagram: multishot is live; the CQE stays for poll. */
-    ing->multishot_armed = true;
-    return 0;
+    close(probe_fd);
+    ing->multishot_armed = false;
+    return verdict;
 }
 
 static void teardown_multishot(kairos_ingest *ing) {
@@ -332,7 +347,14 @@ kairos_ingest *kairos_ingest_udp_create_config(const char *ipv4, uint16_t port, 
         /* Room for every single-shot SQE plus the multishot one. */
         unsigned entries = 1;
         while (entries < ing->batch * 2) entries <<= 1;
-        int rc = io_uring_queue_init(entries, &ing->uring, 0);
+        /* A CQ as deep as the provided-buffer pool: a burst that fills every buffer still fits
+         * in the CQ, so the kernel does not end the multishot for CQ overflow. */
+        struct io_uring_params params;
+        memset(&params, 0, sizeof params);
+        params.flags = IORING_SETUP_CQSIZE;
+        params.cq_entries = KAIROS_INGEST_PBUF_COUNT;
+        int rc = io_uring_queue_init_params(entries, &ing->uring, &params);
+        if (rc == -EINVAL) rc = io_uring_queue_init(entries, &ing->uring, 0); /* pre-5.5 kernels */
         if (rc == 0) {
             ing->uring_ok = true;
             ing->backend = KAIROS_INGEST_IO_URING;
@@ -350,13 +372,8 @@ kairos_ingest *kairos_ingest_udp_create_config(const char *ipv4, uint16_t port, 
         } else {
             ing->multishot_errno = cfg->no_multishot ? 0 : rc;
             teardown_multishot(ing);
+            /* The SQEs are queued by the first poll, on the ingest thread (see setup_multishot). */
             if ((e = alloc_msgs(ing)) < 0) goto fail;
-            for (uint32_t i = 0; i < ing->batch; i++) submit_single(ing, i);
-            rc = io_uring_submit(&ing->uring);
-            if (rc < 0) {
-                e = rc;
-                goto fail;
-            }
         }
     } else {
         ing->backend = KAIROS_INGEST_EPOLL;
@@ -475,12 +492,16 @@ static void arm_multishot(kairos_ingest *ing) {
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = KAIROS_INGEST_PBUF_GROUP;
     io_uring_sqe_set_data64(sqe, KAIROS_INGEST_MULTISHOT_TAG);
+    if (ing->started_multishot) ing->local.rearms++; /* the first arm is not a re-arm */
     ing->multishot_armed = true;
-    ing->local.rearms++;
+    ing->started_multishot = true;
 }
 
 static int poll_uring(kairos_ingest *ing, int timeout_ms, kairos_slot_cursor *cur) {
     uint32_t total = 0;
+    if (!ing->multishot && !ing->started)
+        for (uint32_t i = 0; i < ing->batch; i++) submit_single(ing, i);
+    ing->started = true;
     for (int round = 0; round < KAIROS_INGEST_POLL_ROUNDS; round++) {
         if (ing->multishot && !ing->multishot_armed) arm_multishot(ing);
         if (io_uring_cq_ready(&ing->uring) == 0) {
