@@ -15,6 +15,8 @@
 #include <liburing.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -597,6 +599,14 @@ void kairos_ingest_stats_read(const kairos_ingest *ing, kairos_ingest_stats *out
     socklen_t len = sizeof mem;
     if (getsockopt(ing->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 && len > SK_MEMINFO_DROPS * sizeof(uint32_t))
         out->socket_drops = mem[SK_MEMINFO_DROPS];
+}
+
+int kairos_ingest_pin_current_thread(int cpu) {
+    if (cpu < 0 || cpu >= CPU_SETSIZE) return -EINVAL;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return -pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
 
 /* ---------------------------------------------------------------------------------------- */

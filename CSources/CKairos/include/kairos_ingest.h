@@ -105,6 +105,9 @@ void kairos_ingest_stats_read(const kairos_ingest *ing, kairos_ingest_stats *out
 /* Any thread: the received counter alone (one relaxed load, no system call), for flow control. */
 uint64_t kairos_ingest_received(const kairos_ingest *ing);
 
+/* Pins the calling thread to one CPU (so the ingest thread owns a core). 0 or a negative errno. */
+int kairos_ingest_pin_current_thread(int cpu);
+
 /* ---- file replay ---- */
 typedef struct kairos_replay kairos_replay;
 

@@ -167,13 +167,15 @@ public final class UDPIngest: @unchecked Sendable {
         kairos_ingest_destroy(handle.pointer)
     }
 
-    /// Starts the receive loop on its own thread. No effect when already running.
-    public func start(pollTimeoutMs: Int32 = 10) {
+    /// Starts the receive loop on its own thread, pinned to `cpu` when given (best effort).
+    /// No effect when already running.
+    public func start(pollTimeoutMs: Int32 = 10, cpu: Int? = nil) {
         guard worker == nil else { return }
         let h = handle
         let flag = stopFlag
         let ring = self.ring // keeps the ring alive while the thread produces into it
         let w = WorkerThread(name: "kairos-udp-ingest") {
+            if let cpu { _ = kairos_ingest_pin_current_thread(Int32(cpu)) }
             while !flag.isSet {
                 _ = kairos_ingest_poll(h.pointer, pollTimeoutMs)
             }
