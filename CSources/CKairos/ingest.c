@@ -339,7 +339,8 @@ kairos_ingest *kairos_ingest_udp_create_config(const char *ipv4, uint16_t port, 
     ing->epfd = -1;
     ing->ring = ring;
     ing->batch = cfg->batch ? cfg->batch : KAIROS_INGEST_DEFAULT_BATCH;
-    ing->clock = cfg->clock_id ? (clockid_t)cfg->clock_id : CLOCK_REALTIME;
+    /* CLOCK_REALTIME is 0, so 0 ("not set") and CLOCK_REALTIME agree. */
+    ing->clock = (clockid_t)cfg->clock_id;
     e = make_socket(ipv4, port, cfg->rcvbuf_bytes, &ing->port);
     if (e < 0) goto fail;
     ing->fd = e;

@@ -223,6 +223,20 @@ struct IngestThreadedTests {
         if path.multishot && s.socketDrops == 0 { #expect(s.rearms >= 1) }
     }
 
+    @Test("ts_recv_ns comes from the chosen clock", arguments: [IngestBackend.ioUring, .epoll])
+    func receiveClock(backend: IngestBackend) throws {
+        let ring = SPSCRing<Tick>(capacity: 16)
+        let ingest = try UDPIngest(backend: backend, ring: ring, receiveClock: .monotonic)
+        let sender = try UDPTickSender(port: ingest.port)
+        let before = MonotonicClock.nanoseconds()
+        let ticks = [ingestTestTick(1)]
+        #expect(ticks.withUnsafeBufferPointer { sender.send($0) } == 1)
+        for _ in 0..<1_000 where ring.approximateCount == 0 { ingest.pollOnce(timeoutMs: 10) }
+        let after = MonotonicClock.nanoseconds()
+        let t = try #require(ring.pop())
+        #expect(t.ts_recv_ns >= before && t.ts_recv_ns <= after)
+    }
+
     @Test("AUTO picks io_uring when the kernel allows it, and reports why when not")
     func autoChoice() throws {
         let ring = SPSCRing<Tick>(capacity: 16)

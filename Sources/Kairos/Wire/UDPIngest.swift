@@ -37,6 +37,14 @@ public enum IngestBackend: String, Sendable, CaseIterable, CustomStringConvertib
     public var description: String { rawValue }
 }
 
+/// The clock that stamps `Tick.ts_recv_ns` on received datagrams.
+public enum IngestClock: Sendable {
+    /// CLOCK_REALTIME ns since the Unix epoch: comparable with the sender's `ts_send_ns` (wire latency).
+    case realtime
+    /// CLOCK_MONOTONIC ns: comparable with `MonotonicClock`, the engine's latency clock.
+    case monotonic
+}
+
 /// A failure to create an ingest object; `errno` is the positive errno.
 public struct IngestError: Error, CustomStringConvertible, Sendable {
     public var operation: String
@@ -106,7 +114,7 @@ struct IngestHandle: @unchecked Sendable {
 ///   waits at most `pollTimeoutMs`, so `stop()` returns within about that long. `pollOnce` is for
 ///   callers that drive the receiver on a thread of their own instead (never both).
 /// - Per datagram: one decode straight into a ring slot, no allocation, no Swift code; the receive
-///   timestamp (`ts_recv_ns`) is CLOCK_REALTIME, taken once per kernel batch.
+///   timestamp (`ts_recv_ns`) is CLOCK_REALTIME by default (`receiveClock`), taken once per kernel batch.
 /// - `stats` may be read from any thread (relaxed atomics in C, plus one getsockopt for the
 ///   kernel's socket drop count).
 /// - `start`/`stop` must be called from one owner thread (they are not synchronised with each other).
@@ -132,13 +140,14 @@ public final class UDPIngest: @unchecked Sendable {
     /// SQEs in flight. `useMultishot: false` forces io_uring's single-shot path (for comparison).
     public init(address: String = "127.0.0.1", port: UInt16 = 0, backend: IngestBackend = .auto,
                 ring: SPSCRing<Tick>, batch: Int = Int(KAIROS_INGEST_DEFAULT_BATCH), useMultishot: Bool = true,
-                receiveBufferBytes: Int = 0, logger: Logger? = nil) throws {
+                receiveBufferBytes: Int = 0, receiveClock: IngestClock = .realtime, logger: Logger? = nil) throws {
         precondition(batch >= 0 && batch <= 1024, "batch must be 0...1024")
         var cfg = kairos_ingest_config()
         cfg.backend = backend.cValue
         cfg.batch = UInt32(batch)
         cfg.rcvbuf_bytes = UInt32(clamping: receiveBufferBytes)
         cfg.no_multishot = !useMultishot
+        cfg.clock_id = receiveClock == .monotonic ? Int32(CLOCK_MONOTONIC) : Int32(CLOCK_REALTIME)
         var err: Int32 = 0
         guard let p = kairos_ingest_udp_create_config(address, port, &cfg, ring.ring, &err) else {
             throw IngestError(operation: "UDP ingest on \(address):\(port) (\(backend))", errno: -err)
