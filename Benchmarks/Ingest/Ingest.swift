@@ -180,11 +180,14 @@ var ingestRate: BenchmarkMetric { BenchmarkMetric.custom("rx ticks/s", polarity:
 let benchmarks: @Sendable () -> Void = {
     ingestPinCurrentThread(to: 0)
     let config = Benchmark.Configuration(
-        metrics: [.wallClock, ingestDrops, ingestRate, ingestCPURate],
+        // mallocCountTotal + noAllocation: run.sh's zero-allocation check covers these too (the
+        // receive path, the sender thread and the drain allocate nothing per iteration).
+        metrics: [.wallClock, .mallocCountTotal, ingestDrops, ingestRate, ingestCPURate],
         timeUnits: .milliseconds,
         warmupIterations: 1,
         maxDuration: KairosBench.isShort ? .seconds(2) : .seconds(10),
-        maxIterations: KairosBench.isShort ? 3 : 20
+        maxIterations: KairosBench.isShort ? 3 : 20,
+        thresholds: KairosBench.noAllocation
     )
     let paths: [(String, IngestBackend, Bool)] = [
         ("io_uring multishot", .ioUring, true), ("io_uring single-shot", .ioUring, false), ("epoll recvmmsg", .epoll, false),
