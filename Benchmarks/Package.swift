@@ -58,6 +58,13 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
+            name: "IngestBenchmarks",
+            dependencies: suiteDependencies,
+            path: "Ingest",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
             name: "MLPBenchmarks",
             dependencies: suiteDependencies,
             path: "MLP",

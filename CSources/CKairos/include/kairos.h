@@ -11,4 +11,5 @@
 #include "kairos_wire.h"
 #include "kairos_zmq_security.h"
 #include "kairos_zmq_feed.h"
+#include "kairos_ingest.h"
 #endif
