@@ -85,8 +85,10 @@ public struct FeatureCacheStats: Sendable, Equatable {
 /// - Failures: every write that does not reach Redis is counted by reason (`FeatureCacheStats`);
 ///   nothing is retried (the next flush carries newer values). After a failure the writer
 ///   reconnects with exponential backoff (`reconnectInitialBackoffNs`, doubling, capped at
-///   `reconnectMaxBackoffNs`); while disconnected it keeps draining the ring and counts the writes
-///   it drops. One log line per state change (connected / unavailable), none per failed attempt.
+///   `reconnectMaxBackoffNs`, reset by the first confirmed write); while disconnected it keeps
+///   draining the ring and counts the writes it drops. One log line per state change (unavailable
+///   / writes resumed), none per failed attempt; a connect that is not followed by a confirmed
+///   write (a sleeping server still accepts TCP) does not count as "up".
 /// - A blocking Redis call lasts at most the connect or command timeout; while it lasts, the ring
 ///   fills at the producer's rate: size the ring for (timeout × snapshots per second).
 /// - `stop()` drains the ring, makes one last flush (one connect attempt if disconnected) and joins.
@@ -267,21 +269,31 @@ public final class FeatureCacheWriter: @unchecked Sendable {
         latest[i] = s
     }
 
+    /// A TCP connect alone does not mean Redis is usable (a sleeping or paused server still
+    /// accepts connections), so "up" is declared, logged and the backoff reset only when a write is
+    /// confirmed (`writeConfirmed`). Only the very first connect is logged on its own.
     private func connect(now: Int64) {
         do {
             try connection.connect()
             local.connects &+= 1
-            backoffNs = config.reconnectInitialBackoffNs
-            if isDown || local.connects == 1 {
-                logger.info("feature cache connected to redis", metadata: [
-                    "host": "\(config.host)", "port": "\(config.port)", "connects": "\(local.connects)",
-                ])
+            if local.connects == 1 && !isDown {
+                logger.info("feature cache connected to redis", metadata: ["host": "\(config.host)", "port": "\(config.port)"])
             }
-            isDown = false
         } catch {
             local.connectFailures &+= 1
             markDown(error, now: now)
         }
+    }
+
+    private func writeConfirmed() {
+        local.written &+= 1
+        guard isDown else { return }
+        isDown = false
+        backoffNs = config.reconnectInitialBackoffNs
+        logger.info("feature cache writes to redis resumed", metadata: [
+            "host": "\(config.host)", "port": "\(config.port)", "connects": "\(local.connects)",
+            "dropped": "\(local.dropped)",
+        ])
     }
 
     /// Records a failure: schedules the next connect attempt (exponential backoff, capped) and logs
@@ -350,7 +362,7 @@ public final class FeatureCacheWriter: @unchecked Sendable {
                 if errors > 0 {
                     local.droppedServerError &+= 1
                 } else {
-                    local.written &+= 1
+                    writeConfirmed()
                     regimeStored[i] = latest[i].regime >= 0
                 }
             } catch {
