@@ -65,12 +65,14 @@ final class SnapshotProducer: Sendable {
 struct FeatureCacheThreadedTests {
     let symbols = ["SYN0", "SYN1", "SYN2", "SYN3"]
 
-    func config(_ server: RedisServerProcess) -> FeatureCacheConfig {
+    /// Generous timeouts by default so a loaded machine (ThreadSanitizer, parallel builds) does not
+    /// cause timeouts the exact-count tests would see; the slow-server test passes 200 ms.
+    func config(_ server: RedisServerProcess, commandTimeoutMs: UInt32 = 2_000) -> FeatureCacheConfig {
         var c = FeatureCacheConfig(port: server.port)
         c.flushIntervalNs = 10_000_000
         c.ttlSeconds = 30
-        c.connectTimeoutMs = 200
-        c.commandTimeoutMs = 200
+        c.connectTimeoutMs = 1_000
+        c.commandTimeoutMs = commandTimeoutMs
         c.reconnectInitialBackoffNs = 10_000_000
         c.reconnectMaxBackoffNs = 200_000_000
         return c
@@ -200,12 +202,12 @@ struct FeatureCacheThreadedTests {
 
         // Restarted (empty: no persistence): the writer reconnects and the keys come back.
         try server.start()
-        let tsAtRestart = producer.lastTimestamp
         #expect(waitUntil { writer.stats.connects >= 2 && writer.stats.written > whileDown.written + 8 })
         let r = try reader(server)
+        // The restarted server began empty, so the key's existence proves a write after the restart.
         let h = try hash(r, "kairos:features:SYN0")
         let ts = try #require(h["ts"].flatMap(Int64.init))
-        #expect(ts > tsAtRestart - Int64(symbols.count))
+        #expect(ts > 0 && ts <= producer.lastTimestamp)
         #expect(try r.integer(["TTL", "kairos:features:SYN0"]) > 0)
 
         producer.stop()
@@ -221,7 +223,7 @@ struct FeatureCacheThreadedTests {
     @Test func slowRedisDoesNotBlockTheProducer() throws {
         let server = try RedisServerProcess()
         let ring = SPSCRing<FeatureSnapshot>(capacity: 1024)
-        let writer = FeatureCacheWriter(ring: ring, symbols: symbols, config: config(server))
+        let writer = FeatureCacheWriter(ring: ring, symbols: symbols, config: config(server, commandTimeoutMs: 200))
         writer.start()
         let producer = SnapshotProducer(ring: ring, instruments: symbols.count)
         defer { producer.stop(); writer.stop() }
