@@ -58,6 +58,13 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
+            name: "FeatureCacheBenchmarks",
+            dependencies: suiteDependencies,
+            path: "FeatureCache",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
             name: "MLPBenchmarks",
             dependencies: suiteDependencies,
             path: "MLP",
