@@ -61,6 +61,9 @@ let package = Package(
             name: "IngestBenchmarks",
             dependencies: suiteDependencies,
             path: "Ingest",
+            name: "FeatureCacheBenchmarks",
+            dependencies: suiteDependencies,
+            path: "FeatureCache",
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),

@@ -12,4 +12,5 @@
 #include "kairos_zmq_security.h"
 #include "kairos_zmq_feed.h"
 #include "kairos_ingest.h"
+#include "kairos_redis.h"
 #endif
