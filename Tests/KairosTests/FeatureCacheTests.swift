@@ -121,7 +121,7 @@ func testFeatures(instrument: Int, step: Int) -> FeatureVector {
         #expect(none.regime == -1 && none.regimeEstimate == nil)
         #expect(none.instrumentID == InstrumentID(3) && none.ts_ns == 42)
         #expect(none.features[.rsi] == f[.rsi])
-        let est = RegimeEstimate(regime: .volatile, probabilities: SIMD4(0.1, 0.2, 0.3, 0.4), confidence: 0.4)
+        let est = CachedRegime(regime: .volatile, probabilities: SIMD4(0.1, 0.2, 0.3, 0.4), confidence: 0.4)
         let some = FeatureSnapshot(instrument: InstrumentID(3), timestamp: 42, features: f, regime: est)
         #expect(some.regime == 3)
         #expect(some.regimeEstimate == est)

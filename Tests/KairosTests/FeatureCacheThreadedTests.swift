@@ -97,8 +97,8 @@ struct FeatureCacheThreadedTests {
         let ring = SPSCRing<FeatureSnapshot>(capacity: 1024)
         let writer = FeatureCacheWriter(ring: ring, symbols: Array(symbols.prefix(3)), config: config(server))
         writer.start()
-        let bull = RegimeEstimate(regime: .bull, probabilities: SIMD4(0.7, 0.1, 0.15, 0.05), confidence: 0.8)
-        let vol = RegimeEstimate(regime: .volatile, probabilities: SIMD4(0.05, 0.25, 0.1, 0.6), confidence: 1.0 / 3.0)
+        let bull = CachedRegime(regime: .bull, probabilities: SIMD4(0.7, 0.1, 0.15, 0.05), confidence: 0.8)
+        let vol = CachedRegime(regime: .volatile, probabilities: SIMD4(0.05, 0.25, 0.1, 0.6), confidence: 1.0 / 3.0)
         let snaps = [
             FeatureSnapshot(instrument: InstrumentID(0), timestamp: 1_700_000_000_123_456_789, features: testFeatures(instrument: 0, step: 5), regime: bull),
             FeatureSnapshot(instrument: InstrumentID(1), timestamp: 1_700_000_000_223_456_789, features: testFeatures(instrument: 1, step: 6)),

@@ -6,8 +6,9 @@ import CKairos
 /// `kairos_feature_snapshot` (152 bytes, bitwise copyable), so it travels through `SPSCRing`.
 public typealias FeatureSnapshot = kairos_feature_snapshot
 
-/// A regime detector's output for one instrument.
-public struct RegimeEstimate: Sendable, Equatable {
+/// The regime fields a snapshot carries into Redis (a detector's `RegimeEstimate`, reduced to what
+/// the cache stores).
+public struct CachedRegime: Sendable, Equatable {
     public var regime: Regime
     /// P(bull), P(bear), P(sideways), P(volatile), in `Regime` raw-value order.
     public var probabilities: SIMD4<Double>
@@ -18,12 +19,16 @@ public struct RegimeEstimate: Sendable, Equatable {
         self.probabilities = probabilities
         self.confidence = confidence
     }
+    public init(_ e: RegimeEstimate) {
+        let p = e.probabilities
+        self.init(regime: e.regime, probabilities: SIMD4(p.bull, p.bear, p.sideways, p.volatile), confidence: e.confidence)
+    }
 }
 
 extension FeatureSnapshot {
     /// Builds a snapshot; `regime` nil stores regime id -1 ("no estimate") and zero probabilities.
     @inlinable
-    public init(instrument: InstrumentID, timestamp: Int64, features: FeatureVector, regime: RegimeEstimate? = nil) {
+    public init(instrument: InstrumentID, timestamp: Int64, features: FeatureVector, regime: CachedRegime? = nil) {
         self.init()
         self.instrument = instrument.rawValue
         self.ts_ns = timestamp
@@ -40,10 +45,10 @@ extension FeatureSnapshot {
     @inlinable public var instrumentID: InstrumentID { InstrumentID(instrument) }
 
     /// The regime estimate, or nil when the snapshot carries none (regime id -1).
-    public var regimeEstimate: RegimeEstimate? {
+    public var regimeEstimate: CachedRegime? {
         guard regime >= 0, let r = Regime(rawValue: Int(regime)) else { return nil }
         let p = regime_prob
-        return RegimeEstimate(regime: r, probabilities: SIMD4(p.0, p.1, p.2, p.3), confidence: confidence)
+        return CachedRegime(regime: r, probabilities: SIMD4(p.0, p.1, p.2, p.3), confidence: confidence)
     }
 }
 
@@ -90,7 +95,7 @@ public final class FeatureSnapshotPublisher: @unchecked Sendable {
     /// ns). Returns true when a snapshot entered the ring.
     @discardableResult
     public func offer(
-        instrument: InstrumentID, timestamp: Int64, features: FeatureVector, regime: RegimeEstimate? = nil, now: Int64
+        instrument: InstrumentID, timestamp: Int64, features: FeatureVector, regime: CachedRegime? = nil, now: Int64
     ) -> Bool {
         let i = instrument.index
         guard now >= nextDue[i] else { return false }
