@@ -195,3 +195,22 @@ struct ListSource: TickSource {
         #expect(!h.engine.risk.breakerTripped)
     }
 }
+
+@Suite struct EngineFeatureSnapshotTests {
+    @Test func engineOffersThrottledSnapshotsToTheCacheRing() throws {
+        let ring = SPSCRing<FeatureSnapshot>(capacity: 64)
+        let engine = try Engine(
+            config: .synthetic(instruments: 2, capitalPerInstrument: 10_000), policy: ScriptedPolicy(target: nil),
+            clock: SimulatedClock(), inbound: SPSCRing<Tick>(capacity: 16), outbound: SPSCRing<Order>(capacity: 16),
+            executions: SPSCRing<ExecutionReport>(capacity: 16))
+        engine.snapshots = FeatureSnapshotPublisher(ring: ring, instrumentCount: 2)
+        for k in 1...5 {
+            engine.processTick(Tick(instrument: InstrumentID(k % 2), seq: UInt64(k), exchangeTime: Int64(k), receiveTime: 0, bid: 99, ask: 101))
+        }
+        // Simulated time never advances past the 10 ms interval: one snapshot per instrument.
+        var got: [UInt16] = []
+        while let s = ring.pop() { got.append(s.instrument) }
+        #expect(got.sorted() == [0, 1])
+        #expect(engine.features(of: InstrumentID(1))[.rollingMean] == 100)
+    }
+}

@@ -29,6 +29,8 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
     public let executions: SPSCRing<ExecutionReport>
     public let monitor: EngineMonitor
     public weak var events: (any EngineEventSink)?
+    /// Feature snapshots for the Redis cache (side channel: a throttled ring push, never blocks).
+    public var snapshots: FeatureSnapshotPublisher?
     public var logger: Logger
 
     public private(set) var portfolio: Portfolio
@@ -131,6 +133,9 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
             price: price, high: price, low: price,
             buy_volume: Double(tick.bid_size), sell_volume: Double(tick.ask_size))
         featureStates[i].update(input, into: &latestFeatures[i])
+        if let snapshots {
+            _ = snapshots.offer(instrument: id, timestamp: tick.ts_exchange_ns, features: latestFeatures[i], now: now)
+        }
 
         let sent = decide(instrument: i, tick: tick, price: price, now: now)
         if measureLatency {
