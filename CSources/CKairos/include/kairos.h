@@ -9,4 +9,5 @@
 #include "kairos_mlp.h"
 #include "kairos_sys.h"
 #include "kairos_wire.h"
+#include "kairos_zmq_orders.h"
 #endif
