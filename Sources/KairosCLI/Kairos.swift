@@ -15,7 +15,7 @@ struct KairosCommand: AsyncParsableCommand {
             engine, in process, with a live view. No network, data files or services needed.
             """,
         version: "0.1.0",
-        subcommands: [DemoCommand.self, BacktestCommand.self, VersionCommand.self]
+        subcommands: [DemoCommand.self, BacktestCommand.self, GatewayCommand.self, VersionCommand.self]
     )
 }
 
