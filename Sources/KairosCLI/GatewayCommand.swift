@@ -116,10 +116,12 @@ struct GatewayCommand: ParsableCommand {
 
     func list(_ path: String) throws {
         let (fills, torn) = try FillLog.read(path: path)
-        print(FillLog.header)
+        // Unbuffered writes to both streams, so the stderr summary comes after the listing.
+        var out = FillLog.header + "\n"
         for f in fills {
-            print("\(f.gatewayTimeNs),\(f.clientOrderID),\(f.instrument),\(f.side),\(f.quantity),\(f.price),\(f.fee)")
+            out += "\(f.gatewayTimeNs),\(f.clientOrderID),\(f.instrument),\(f.side),\(f.quantity),\(f.price),\(f.fee)\n"
         }
+        FileHandle.standardOutput.write(out.data(using: .utf8)!)
         var fees = 0.0
         for f in fills { fees += f.fee }
         FileHandle.standardError.write(
