@@ -129,6 +129,10 @@ kairos_zorders_gateway *kairos_zorders_gateway_open(const char *bind_endpoint, c
     g->router = zmq_socket(g->ctx, ZMQ_ROUTER);
     if (!g->router) goto fail;
     set_common(g->router);
+    /* Except the ROUTER: the CANCELLED reports a stopping gateway sends for its working orders get
+     * 200 ms to leave. */
+    int linger = 200;
+    zmq_setsockopt(g->router, ZMQ_LINGER, &linger, sizeof linger);
     /* Mandatory routing: a report for a peer that went away fails loudly (EHOSTUNREACH) and is
      * counted by the caller instead of being dropped silently by ZeroMQ. */
     int one = 1;

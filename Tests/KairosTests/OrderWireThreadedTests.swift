@@ -175,15 +175,22 @@ func temporaryPath(_ name: String) -> String {
         #expect(rig.outbound.push(makeOrder(11, instrument: 1, side: .buy, quantity: 3)))
         let ack = try collect(1, from: rig.executions)
         #expect(ack[0].reportKind == KAIROS_EXEC_ACK)
+        #expect(rig.outbound.push(makeOrder(12, instrument: 1, side: .sell, quantity: 2)))  // left working
+        #expect(try collect(1, from: rig.executions)[0].reportKind == KAIROS_EXEC_ACK)
         #expect(rig.outbound.push(makeCancel(11, instrument: 1, side: .buy)))
         #expect(rig.outbound.push(makeCancel(99, instrument: 1, side: .buy)))
         let r = try collect(2, from: rig.executions)
-        rig.stop()
+        // Stopping the gateway answers the order still working with CANCELLED.
+        rig.gateway.stop()
+        let atStop = try collect(1, from: rig.executions)
+        rig.router.stop()
+        #expect(atStop[0].client_order_id == 12 && atStop[0].reportKind == KAIROS_EXEC_CANCELLED)
+        #expect(rig.gateway.statistics.cancelledAtStop == 1)
         #expect(r[0].client_order_id == 11 && r[0].reportKind == KAIROS_EXEC_CANCELLED && r[0].leaves_qty == 3)
         #expect(r[1].client_order_id == 99 && r[1].reportKind == KAIROS_EXEC_REJECT)
         #expect(r[1].reason == OrderRejectReason.unknownOrder.rawValue)
         let gs = rig.gateway.statistics
-        #expect(gs.cancels == 1 && gs.cancelsReceived == 2 && gs.fills == 0 && gs.working == 0)
+        #expect(gs.cancels == 1 && gs.cancelsReceived == 2 && gs.fills == 0 && gs.working == 0 && gs.acks == 2)
         #expect(rig.router.statistics.cancelsSent == 2)
         #expect(try FillLog.read(path: log).fills.isEmpty)
     }

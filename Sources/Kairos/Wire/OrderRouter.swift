@@ -236,6 +236,10 @@ public final class OrderRouter: @unchecked Sendable {
 
     private func send(_ order: Order) {
         var o = order
+        // Stamp before sending: on a busy machine the wake-up of ZeroMQ's I/O thread can preempt
+        // this thread inside zmq_send until the answer is already back; a stamp taken after the
+        // call would hide the whole round trip.
+        let sentAt = MonotonicClock.nanoseconds()
         let rc = kairos_zorders_dealer_send_order(dealer, &o, WallClock().now())
         let isCancel = o.action == UInt8(KAIROS_ORDER_CANCEL.rawValue)
         guard rc == 0 else {
@@ -252,7 +256,7 @@ public final class OrderRouter: @unchecked Sendable {
         stats.ordersSent &+= 1
         if pendingCount < pendingOrders.count {
             pendingOrders[pendingCount] = o
-            pendingSentAt[pendingCount] = MonotonicClock.nanoseconds()
+            pendingSentAt[pendingCount] = sentAt
             pendingCount &+= 1
             stats.inFlight = pendingCount
         } else {

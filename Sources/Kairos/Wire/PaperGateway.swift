@@ -47,6 +47,8 @@ public struct PaperGatewayStats: Sendable, Equatable {
     /// Fills the log could not store (disk full...). Also logged; the fill is still reported.
     public var fillLogErrors: UInt64 = 0
     public var working: Int = 0
+    /// Working orders answered CANCELLED because the gateway stopped.
+    public var cancelledAtStop: UInt64 = 0
     public var filledNotional: Double = 0
     public var fees: Double = 0
     public init() {}
@@ -61,7 +63,8 @@ public struct PaperGatewayStats: Sendable, Equatable {
 /// ask·(1+slippage), sells at bid·(1−slippage), fee = |price·qty|·feeBps. A LIMIT order fills only
 /// when that price is within its limit (it waits for a quote that is). A CANCEL removes a working
 /// order of the same engine (peer identity) and client order id (CANCELLED), or is rejected
-/// (unknown_order). Every fill is appended to the fill log before the FILL report is sent.
+/// (unknown_order). Every fill is appended to the fill log before the FILL report is sent. When
+/// the gateway stops, its working orders are answered CANCELLED.
 ///
 /// Implementation Notes
 /// - Latest quotes: a `[Tick]` of `KAIROS_MAX_INSTRUMENTS` slots plus a presence bitmap; O(1).
@@ -161,6 +164,16 @@ public final class PaperGateway: @unchecked Sendable {
             }
         }
         fillLog?.sync()
+        // Working orders die with the gateway: tell their engines (CANCELLED), so no engine keeps
+        // waiting for a fill that will never come. Best effort: the ROUTER lingers 200 ms on close.
+        let now = WallClock().now()
+        while workCount > 0 {
+            let o = workOrders[workCount - 1]
+            var peer = workPeers[workCount - 1]
+            removeWorking(at: workCount - 1)
+            stats.cancelledAtStop &+= 1
+            send(report(o, kind: KAIROS_EXEC_CANCELLED, now: now, leaves: o.quantity), to: &peer)
+        }
         stats.working = workCount
         published.withLock { $0 = stats }
     }
