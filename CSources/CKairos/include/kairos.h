@@ -13,4 +13,5 @@
 #include "kairos_zmq_feed.h"
 #include "kairos_ingest.h"
 #include "kairos_redis.h"
+#include "kairos_zmq_orders.h"
 #endif
