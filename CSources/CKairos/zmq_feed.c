@@ -316,10 +316,14 @@ kairos_zfeed_pub *kairos_zfeed_pub_create(int sndhwm) {
     /* Linger 2 s: a replay that ends flushes its tail to subscribers, but a dead one cannot hold
      * the process forever. */
     int linger = 2000;
+    /* VERBOSE: pass every subscription up, not only the first of each topic, so waiting for N
+     * subscribers counts N even when they all subscribe to "tick.". */
+    int verbose = 1;
     p->sndtimeo = -1;
     if (zmq_setsockopt(p->xpub, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
         zmq_setsockopt(p->xpub, ZMQ_XPUB_NODROP, &nodrop, sizeof nodrop) != 0 ||
-        zmq_setsockopt(p->xpub, ZMQ_LINGER, &linger, sizeof linger) != 0)
+        zmq_setsockopt(p->xpub, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_setsockopt(p->xpub, ZMQ_XPUB_VERBOSE, &verbose, sizeof verbose) != 0)
         goto fail;
     return p;
 fail: {
