@@ -214,3 +214,47 @@ struct ListSource: TickSource {
         #expect(engine.features(of: InstrumentID(1))[.rollingMean] == 100)
     }
 }
+
+@Suite struct EngineSequenceAndStaleFeedTests {
+    @Test func duplicatesAreDroppedAndASilentFeedHaltsTheInstrumentUntilFreshTicks() throws {
+        var config = EngineConfig.synthetic(instruments: 1, capitalPerInstrument: 10_000)
+        config.staleAfterNs = 1_000_000_000
+        config.staleResumeTicks = 3
+        let clock = SimulatedClock(start: 0)
+        let outbound = SPSCRing<Order>(capacity: 64)
+        let engine = try Engine(
+            config: config, policy: ScriptedPolicy(target: nil), clock: clock, inbound: SPSCRing<Tick>(capacity: 16),
+            outbound: outbound, executions: SPSCRing<ExecutionReport>(capacity: 16))
+        var seq: UInt64 = 0
+        func tick(seq s: UInt64? = nil) -> Tick {
+            if s == nil { seq += 1 }
+            return Tick(instrument: InstrumentID(0), seq: s ?? seq, exchangeTime: clock.now(), receiveTime: clock.now(), bid: 99, ask: 101, publisher: 4)
+        }
+        engine.processTick(tick())
+        engine.processTick(tick())
+        engine.processTick(tick(seq: 2))  // duplicate
+        #expect(engine.counters.sequenceDropped == 1)
+        #expect(engine.counters.ticksAccepted == 2)
+        #expect(engine.sequences?.stats.duplicates == 1)
+
+        // Two seconds of silence: the next snapshot halts the instrument.
+        clock.advance(to: 2_000_000_000)
+        engine.publishSnapshot(now: clock.now())
+        #expect(engine.isHaltedForStaleFeed(InstrumentID(0)))
+        #expect(engine.counters.staleHalts == 1)
+
+        // The policy now wants to buy: refused for the stale feed until 3 fresh ticks have arrived.
+        engine.policy_setTarget(1)
+        #expect(engine.processTick(tick()) == false)
+        #expect(engine.processTick(tick()) == false)
+        #expect(engine.counters.ordersRejected[RiskRejection.staleFeed.rawValue] == 2)
+        #expect(engine.processTick(tick()) == true)  // third fresh tick lifts the halt
+        #expect(!engine.isHaltedForStaleFeed(InstrumentID(0)))
+        #expect(outbound.pop()?.quantity == 100)
+    }
+}
+
+extension Engine where Policy == ScriptedPolicy {
+    /// Test hook: change the scripted target between ticks (same thread as the engine).
+    func policy_setTarget(_ t: Double?) { setPolicyForTesting { $0.target = t } }
+}

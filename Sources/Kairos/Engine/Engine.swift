@@ -59,6 +59,11 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
     var loggedTickReasons = OncePerReason()
     var loggedRiskReasons = OncePerReason()
     @usableFromInline let policyID: UInt8
+    /// Per-publisher sequences and per-instrument arrivals (nil when `staleAfterNs` is nil).
+    public private(set) var sequences: SequenceTracker?
+    /// Instruments halted for a stale feed, and fresh ticks seen since (resume at staleResumeTicks).
+    var staleHalted: [Bool]
+    var freshTicksSinceStale: [Int]
 
     public init(
         config: EngineConfig, policy: Policy, clock: Clock,
@@ -89,9 +94,17 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
         workingQuantity = Array(repeating: 0, count: n)
         workingOrderID = Array(repeating: 0, count: n)
         exposureNotional = Array(repeating: 0, count: n)
+        staleHalted = Array(repeating: false, count: n)
+        freshTicksSinceStale = Array(repeating: 0, count: n)
+        if let stale = config.staleAfterNs {
+            sequences = SequenceTracker(instruments: n, staleAfterNs: stale, startNs: clock.now())
+        }
     }
 
     public var killSwitch: KillSwitch { risk.killSwitch }
+
+    /// Mutates the policy in place, on the engine thread (tests and controlled reconfiguration).
+    func setPolicyForTesting(_ change: (inout Policy) -> Void) { change(&policy) }
     public func features(of id: InstrumentID) -> FeatureVector { latestFeatures[id.index] }
     public func workingOrder(of id: InstrumentID) -> (id: UInt64, quantity: Double)? {
         workingOrderID[id.index] == 0 ? nil : (workingOrderID[id.index], workingQuantity[id.index])
@@ -104,6 +117,10 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
     public func processTick(_ tick: Tick) -> Bool {
         let t0 = measureLatency ? MonotonicClock.nanoseconds() : 0
         counters.ticksReceived &+= 1
+        if sequences != nil, !sequences!.accept(tick, now: clock.now()) {
+            counters.sequenceDropped &+= 1
+            return false
+        }
         if let reason = validator.validate(tick) {
             counters.ticksRejected[reason.rawValue] &+= 1
             events?.record(.tickRejected(tick, reason))
@@ -114,6 +131,13 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
         let i = Int(tick.instrument)
         let id = InstrumentID(tick.instrument)
         let price = tick.mid
+        if staleHalted[i] {
+            freshTicksSinceStale[i] += 1
+            if freshTicksSinceStale[i] >= config.staleResumeTicks {
+                staleHalted[i] = false
+                logger.notice("feed fresh again: instrument resumed", metadata: ["instrument": "\(config.instruments[i].symbol)"])
+            }
+        }
         let now = clock.now()
 
         // Mark to market and let the breaker see the new equity.
@@ -175,7 +199,8 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
         if targetUnits != 0 && abs(delta) * price < config.minRebalanceFraction * capital { return false }
         let intent = OrderIntent(instrument: id, side: delta > 0 ? .buy : .sell, quantity: abs(delta), price: price)
         if let reason = risk.check(
-            intent, exposure: current, grossNotional: grossNotional, lastPrice: lastPrice[i], now: now)
+            intent, exposure: current, grossNotional: grossNotional, lastPrice: lastPrice[i], now: now,
+            instrumentHalted: staleHalted[i])
         {
             counters.ordersRejected[reason.rawValue] &+= 1
             events?.record(.orderRejected(intent, reason, at: now))
@@ -244,6 +269,7 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
             if lastPrice[i] > 0 { portfolio.mark(InstrumentID(r.instrument), price: lastPrice[i]) }
         case KAIROS_EXEC_REJECT:
             counters.venueRejects &+= 1
+            if r.reason == UInt32(KAIROS_ZORDERS_REASON_TIMEOUT) { counters.orderTimeouts &+= 1 }
             workingOrderID[i] = 0
             workingQuantity[i] = 0
         case KAIROS_EXEC_CANCELLED:
@@ -304,6 +330,7 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
     /// most every `snapshotIntervalNs`.
     public func publishSnapshot(now: Int64) {
         nextSnapshotAt = now &+ config.snapshotIntervalNs
+        checkStaleFeeds(now: now)
         portfolio._checkInvariants()
         if now >= nextEquitySampleAt {
             portfolio.reanchor()
@@ -312,6 +339,22 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
         }
         monitor.publish(snapshot(now: now))
     }
+
+    /// Halts every instrument whose feed has been silent longer than `staleAfterNs` (called at
+    /// snapshot cadence, off the per-tick path: O(instruments)).
+    public func checkStaleFeeds(now: Int64) {
+        guard let seq = sequences else { return }
+        for i in 0..<staleHalted.count where !staleHalted[i] && seq.isStale(InstrumentID(i), now: now) {
+            staleHalted[i] = true
+            freshTicksSinceStale[i] = 0
+            counters.staleHalts &+= 1
+            logger.warning(
+                "stale feed: instrument halted until fresh ticks arrive",
+                metadata: ["instrument": "\(config.instruments[i].symbol)", "silent_over_ns": "\(seq.staleAfterNs)"])
+        }
+    }
+
+    public func isHaltedForStaleFeed(_ id: InstrumentID) -> Bool { staleHalted[id.index] }
 
     public func snapshot(now: Int64) -> EngineSnapshot {
         EngineSnapshot(

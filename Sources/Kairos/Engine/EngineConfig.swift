@@ -14,6 +14,12 @@ public struct EngineConfig: Sendable {
     public var snapshotIntervalNs: Int64
     /// How often the equity curve is sampled (engine clock, ns).
     public var equitySampleIntervalNs: Int64
+    /// Sequence tracking and stale-feed detection: when set, duplicate or too-old ticks (per
+    /// publisher sequence) are dropped and counted, and an instrument silent for longer than this
+    /// (engine clock, ns) is halted by the risk manager (only reducing orders) until it has received
+    /// `staleResumeTicks` fresh ticks. nil = off (backtests, the in-process demo).
+    public var staleAfterNs: Int64? = nil
+    public var staleResumeTicks = 10
 
     public init(
         instruments: [Instrument], capitalPerInstrument: Double = 100_000, features: FeatureConfig = .standard,
@@ -57,6 +63,12 @@ public struct EngineCounters: Sendable, Equatable {
     public var cancels: UInt64 = 0
     public var unknownExecutions: UInt64 = 0
     public var breakerTrips: UInt64 = 0
+    /// Ticks dropped by sequence tracking (duplicates, too old to tell).
+    public var sequenceDropped: UInt64 = 0
+    /// Times an instrument's feed went stale and the instrument was halted.
+    public var staleHalts: UInt64 = 0
+    /// Execution reports that were the order router's timeouts (a REJECT with the timeout reason).
+    public var orderTimeouts: UInt64 = 0
 
     public init() {}
     public var totalTicksRejected: UInt64 { ticksRejected.reduce(0, +) }

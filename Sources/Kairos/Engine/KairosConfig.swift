@@ -126,6 +126,7 @@ public struct KairosConfig: Codable, Sendable, Equatable {
             instruments: instruments.enumerated().map { Instrument(id: InstrumentID($0.offset), symbol: $0.element) },
             capitalPerInstrument: capitalPerInstrument, features: features)
         if let risk { c.risk = risk }
+        c.staleAfterNs = Int64(feed.staleAfterSeconds * 1e9)
         return c
     }
 }

@@ -47,6 +47,7 @@ public enum RiskRejection: Int, CaseIterable, Sendable, CustomStringConvertible 
     case grossNotional
     case priceBand
     case throttle
+    case staleFeed
 
     public var description: String {
         switch self {
@@ -58,6 +59,7 @@ public enum RiskRejection: Int, CaseIterable, Sendable, CustomStringConvertible 
         case .grossNotional: "gross_notional"
         case .priceBand: "price_band"
         case .throttle: "throttle"
+        case .staleFeed: "stale_feed"
         }
     }
 }
@@ -127,11 +129,15 @@ public struct RiskManager: Sendable {
     ///   - grossNotional: Σ |position incl. working| × price over all instruments, before the order.
     ///   - lastPrice: last valid price of the instrument (for the price band).
     ///   - now: engine clock, ns.
+    ///   - instrumentHalted: the instrument's feed is stale (or recovering): only reducing orders pass.
     /// - Returns: `nil` when approved (and then the order is counted against the throttle).
     public mutating func check(
-        _ intent: OrderIntent, exposure: Double, grossNotional: Double, lastPrice: Double, now: Int64
+        _ intent: OrderIntent, exposure: Double, grossNotional: Double, lastPrice: Double, now: Int64,
+        instrumentHalted: Bool = false
     ) -> RiskRejection? {
-        let r = evaluate(intent, exposure: exposure, grossNotional: grossNotional, lastPrice: lastPrice, now: now)
+        let r = evaluate(
+            intent, exposure: exposure, grossNotional: grossNotional, lastPrice: lastPrice, now: now,
+            instrumentHalted: instrumentHalted)
         if let r {
             rejections[r.rawValue] &+= 1
             return r
@@ -143,13 +149,15 @@ public struct RiskManager: Sendable {
     }
 
     func evaluate(
-        _ o: OrderIntent, exposure: Double, grossNotional: Double, lastPrice: Double, now: Int64
+        _ o: OrderIntent, exposure: Double, grossNotional: Double, lastPrice: Double, now: Int64,
+        instrumentHalted: Bool
     ) -> RiskRejection? {
         if killSwitch.isEngaged { return .killSwitch }
         guard o.quantity.isFinite, o.quantity > 0, o.price.isFinite, o.price > 0 else { return .invalidOrder }
         let after = exposure + o.side.sign * o.quantity
         let reducing = abs(after) < abs(exposure) && (after == 0 || (after > 0) == (exposure > 0))
         if breakerTripped && !reducing { return .circuitBreaker }
+        if instrumentHalted && !reducing { return .staleFeed }
         if o.quantity * o.price > limits.maxOrderNotional { return .orderSize }
         if !reducing {
             if abs(after) * o.price > limits.maxPositionNotional { return .positionLimit }
