@@ -61,6 +61,10 @@ let package = Package(
             name: "IngestBenchmarks",
             dependencies: suiteDependencies,
             path: "Ingest",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
             name: "FeatureCacheBenchmarks",
             dependencies: suiteDependencies,
             path: "FeatureCache",
