@@ -44,7 +44,9 @@ import Testing
     @Test func ticksArriveInOrderWithTheirValues() throws {
         let n = 100_000
         let instruments = 4
-        let (publisher, ingest, ring) = try Self.pair(symbols: instruments, ringCapacity: 1 << 14)
+        // The ring holds every tick: a consumer descheduled by parallel tests (CI runs suites
+        // concurrently on 2 cores) must not turn into ring-full drops in a test about ordering.
+        let (publisher, ingest, ring) = try Self.pair(symbols: instruments, ringCapacity: 1 << 17)
         ingest.start()
         let pubThread = WorkerThread(name: "test-zmq-publisher") {
             for k in 0..<n {
