@@ -15,6 +15,33 @@ public struct PaperFillConfig: Sendable, Codable, Equatable {
         self.slippageBps = slippageBps
         self.feeBps = feeBps
     }
+
+    /// The paper matching rule, shared by the in-process venue and the gateway process: a buy
+    /// pays ask·(1+slippage), a sell receives bid·(1−slippage).
+    @inlinable public func fillPrice(buy: Bool, bid: Double, ask: Double) -> Double {
+        let slip = slippageBps * 1e-4
+        return buy ? ask * (1 + slip) : bid * (1 - slip)
+    }
+
+    /// Fee on a fill: |price · quantity| · feeBps.
+    @inlinable public func fee(price: Double, quantity: Double) -> Double {
+        abs(price * quantity) * feeBps * 1e-4
+    }
+}
+
+extension ExecutionReport {
+    /// A report answering `order`: its id, instrument and side, at `now`, with `leaves` remaining
+    /// and a reject `reason` code (0 for none). Fill fields are left at zero for the caller.
+    @inlinable public init(answering order: Order, kind: kairos_exec_kind, now: Int64, leaves: Double = 0, reason: UInt32 = 0) {
+        self.init()
+        client_order_id = order.client_order_id
+        ts_ns = now
+        instrument = order.instrument
+        self.kind = UInt8(kind.rawValue)
+        side = order.side
+        leaves_qty = leaves
+        self.reason = reason
+    }
 }
 
 /// Why the paper venue refused an order (the `reason` of a REJECT report).
@@ -94,10 +121,8 @@ public struct PaperVenue: Sendable {
         while k < workingCount {
             let o = working[k]
             if o.instrument == tick.instrument && tick.ts_recv_ns >= o.ts_decision_ns &+ config.latencyNs {
-                let buy = o.side == Side.buy.rawValue
-                let slip = config.slippageBps * 1e-4
-                let price = buy ? tick.ask * (1 + slip) : tick.bid * (1 - slip)
-                let fee = abs(price * o.quantity) * config.feeBps * 1e-4
+                let price = config.fillPrice(buy: o.side == Side.buy.rawValue, bid: tick.bid, ask: tick.ask)
+                let fee = config.fee(price: price, quantity: o.quantity)
                 removeWorking(at: k)
                 fills &+= 1
                 filledNotional += price * o.quantity
@@ -121,14 +146,6 @@ public struct PaperVenue: Sendable {
     @usableFromInline func report(
         _ o: Order, kind: kairos_exec_kind, now: Int64, leaves: Double = 0, reason: VenueRejectReason? = nil
     ) -> ExecutionReport {
-        var r = ExecutionReport()
-        r.client_order_id = o.client_order_id
-        r.ts_ns = now
-        r.instrument = o.instrument
-        r.kind = UInt8(kind.rawValue)
-        r.side = o.side
-        r.leaves_qty = leaves
-        r.reason = reason?.rawValue ?? 0
-        return r
+        ExecutionReport(answering: o, kind: kind, now: now, leaves: leaves, reason: reason?.rawValue ?? 0)
     }
 }

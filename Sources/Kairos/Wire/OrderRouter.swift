@@ -334,15 +334,7 @@ public final class OrderRouter: @unchecked Sendable {
     }
 
     private func synthesizedReject(_ o: Order, reason: OrderRejectReason) -> ExecutionReport {
-        var r = ExecutionReport()
-        r.client_order_id = o.client_order_id
-        r.ts_ns = WallClock().now()
-        r.instrument = o.instrument
-        r.kind = UInt8(KAIROS_EXEC_REJECT.rawValue)
-        r.side = o.side
-        r.leaves_qty = 0
-        r.reason = reason.rawValue
-        return r
+        ExecutionReport(answering: o, kind: KAIROS_EXEC_REJECT, now: WallClock().now(), reason: reason.rawValue)
     }
 
     /// Pushes a report into the executions ring, waiting for room rather than losing it.

@@ -260,18 +260,17 @@ public final class PaperGateway: @unchecked Sendable {
     private func fillDue(now: Int64) -> Int {
         var n = 0
         var k = 0
-        let slip = config.fills.slippageBps * 1e-4
         while k < workCount {
             let o = workOrders[k]
             let q = quotes[Int(o.instrument)]
             let buy = o.side == Side.buy.rawValue
-            let price = buy ? q.ask * (1 + slip) : q.bid * (1 - slip)
+            let price = config.fills.fillPrice(buy: buy, bid: q.bid, ask: q.ask)
             let within = o.type != UInt8(KAIROS_ORDER_LIMIT.rawValue) || (buy ? price <= o.limit_price : price >= o.limit_price)
             guard now >= workDue[k], within else {
                 k &+= 1
                 continue
             }
-            let fee = abs(price * o.quantity) * config.fills.feeBps * 1e-4
+            let fee = config.fills.fee(price: price, quantity: o.quantity)
             var peer = workPeers[k]
             removeWorking(at: k)
             let wall = WallClock().now()
@@ -325,14 +324,7 @@ public final class PaperGateway: @unchecked Sendable {
     }
 
     private func report(_ o: Order, kind: kairos_exec_kind, now: Int64, leaves: Double) -> ExecutionReport {
-        var r = ExecutionReport()
-        r.client_order_id = o.client_order_id
-        r.ts_ns = now
-        r.instrument = o.instrument
-        r.kind = UInt8(kind.rawValue)
         // A report must carry a valid side for the decoder; a bad order's side was checked by it.
-        r.side = o.side
-        r.leaves_qty = leaves
-        return r
+        ExecutionReport(answering: o, kind: kind, now: now, leaves: leaves)
     }
 }
