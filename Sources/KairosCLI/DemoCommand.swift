@@ -68,22 +68,13 @@ struct DemoCommand: AsyncParsableCommand {
         let demo = try DemoRun(options: o)
         let view = LiveView(interactive: !quiet && isatty(STDOUT_FILENO) == 1, quiet: quiet)
         // Ctrl-C / SIGTERM end the run early but still drain the rings and print the summary.
-        let signals = [SIGINT, SIGTERM].map { sig in
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { demo.requestStop() }
-            source.resume()
-            return source
-        }
         // SIGUSR1 toggles the risk manager's kill switch: no order leaves while it is engaged.
-        signal(SIGUSR1, SIG_IGN)
-        let kill = DispatchSource.makeSignalSource(signal: SIGUSR1, queue: .global())
         let killSwitch = demo.killSwitch
-        kill.setEventHandler { killSwitch.isEngaged ? killSwitch.release() : killSwitch.engage() }
-        kill.resume()
+        let stopSignals = SignalHandlers([SIGINT, SIGTERM]) { demo.requestStop() }
+        let killSignal = SignalHandlers([SIGUSR1]) { killSwitch.isEngaged ? killSwitch.release() : killSwitch.engage() }
         defer {
-            signals.forEach { $0.cancel() }
-            kill.cancel()
+            stopSignals.cancel()
+            killSignal.cancel()
         }
         let started = MonotonicClock.nanoseconds()
         demo.start()

@@ -78,14 +78,8 @@ struct FeedCommand: ParsableCommand {
             return
         }
         let stop = StopFlag()
-        let signals = [SIGINT, SIGTERM].map { sig in
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { stop.set() }
-            source.resume()
-            return source
-        }
-        defer { signals.forEach { $0.cancel() } }
+        let signals = SignalHandlers([SIGINT, SIGTERM]) { stop.set() }
+        defer { signals.cancel() }
 
         let names: [String]
         if let path = csv {

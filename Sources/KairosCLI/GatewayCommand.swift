@@ -44,7 +44,7 @@ struct GatewayCommand: ParsableCommand {
         }
         guard capacity > 0 else { throw ValidationError("--capacity must be > 0") }
         _ = try syncPolicy()
-        if !allowRemote && !Self.isLoopback(endpoint) {
+        if !allowRemote && !ZMQFeedConfig.isLoopback(endpoint) {
             throw ValidationError("\(endpoint) is not a loopback endpoint; pass --allow-remote to bind it")
         }
     }
@@ -59,14 +59,6 @@ struct GatewayCommand: ParsableCommand {
             }
             return .interval(nanoseconds: Int64(ms * 1e6))
         }
-    }
-
-    static func isLoopback(_ endpoint: String) -> Bool {
-        if endpoint.hasPrefix("ipc://") || endpoint.hasPrefix("inproc://") { return true }
-        for host in ["tcp://127.", "tcp://localhost:", "tcp://[::1]:", "tcp://lo:"] where endpoint.hasPrefix(host) {
-            return true
-        }
-        return false
     }
 
     func run() throws {
@@ -90,18 +82,12 @@ struct GatewayCommand: ParsableCommand {
             metadata: [
                 "orders": "\(gateway.boundEndpoint)", "feed": "\(feed)", "topic": "\(topic)",
                 "fill_log": "\(fillLog ?? "none")",
-                "bind": "\(Self.isLoopback(endpoint) ? "loopback only" : "REMOTE (--allow-remote), no CURVE")",
+                "bind": "\(ZMQFeedConfig.isLoopback(endpoint) ? "loopback only" : "REMOTE (--allow-remote), no CURVE")",
             ])
         let stop = StopFlag()
-        let signals = [SIGINT, SIGTERM].map { sig in
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { stop.set() }
-            source.resume()
-            return source
-        }
+        let signals = SignalHandlers([SIGINT, SIGTERM]) { stop.set() }
         gateway.run(until: stop)
-        signals.forEach { $0.cancel() }
+        signals.cancel()
         let s = gateway.statistics
         print(
             """

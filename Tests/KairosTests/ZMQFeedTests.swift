@@ -98,10 +98,10 @@ import Testing
     }
 
     @Test func loopbackEndpoints() {
-        for e in ["tcp://127.0.0.1:5556", "tcp://127.0.0.1:*", "tcp://localhost:1", "tcp://[::1]:9", "ipc:///tmp/k", "inproc://x"] {
+        for e in ["tcp://127.0.0.1:5556", "tcp://127.0.0.1:*", "tcp://localhost:1", "tcp://[::1]:9", "ipc:///tmp/k", "inproc://x", "tcp://lo:5557"] {
             #expect(ZMQFeedConfig.isLoopback(e), "\(e)")
         }
-        for e in ["tcp://*:5556", "tcp://0.0.0.0:5556", "tcp://10.0.0.1:1", "tcp://eth0:1", "udp://127.0.0.1:1", "tcp://localhostx:1"] {
+        for e in ["tcp://*:5556", "tcp://0.0.0.0:5556", "tcp://10.0.0.1:1", "tcp://eth0:1", "udp://127.0.0.1:1", "tcp://localhostx:1", "tcp://lox:1"] {
             #expect(!ZMQFeedConfig.isLoopback(e), "\(e)")
         }
     }

@@ -98,7 +98,8 @@ public struct ZMQFeedConfig: Sendable {
         if endpoint.hasPrefix("ipc://") || endpoint.hasPrefix("inproc://") { return true }
         guard endpoint.hasPrefix("tcp://") else { return false }
         let rest = endpoint.dropFirst(6)
-        return rest.hasPrefix("127.") || rest.hasPrefix("localhost:") || rest.hasPrefix("[::1]:")
+        // "lo:" is the loopback interface by name (ZeroMQ binds interface names too).
+        return rest.hasPrefix("127.") || rest.hasPrefix("localhost:") || rest.hasPrefix("[::1]:") || rest.hasPrefix("lo:")
     }
 
     /// Longest symbol a topic may carry, in UTF-8 bytes.
