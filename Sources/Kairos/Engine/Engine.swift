@@ -58,6 +58,7 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
     @usableFromInline var nextEquitySampleAt: Int64 = 0
     var loggedTickReasons = OncePerReason()
     var loggedRiskReasons = OncePerReason()
+    var loggedUnknownExecution = OncePerReason()
     @usableFromInline let policyID: UInt8
     /// Per-publisher sequences and per-instrument arrivals (nil when `staleAfterNs` is nil).
     public private(set) var sequences: SequenceTracker?
@@ -117,7 +118,8 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
     public func processTick(_ tick: Tick) -> Bool {
         let t0 = measureLatency ? MonotonicClock.nanoseconds() : 0
         counters.ticksReceived &+= 1
-        if sequences != nil, !sequences!.accept(tick, now: clock.now()) {
+        let now = clock.now()  // read once per tick: sequences, marks, risk and the order share it
+        if sequences != nil, !sequences!.accept(tick, now: now) {
             counters.sequenceDropped &+= 1
             return false
         }
@@ -138,7 +140,6 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
                 logger.notice("feed fresh again: instrument resumed", metadata: ["instrument": "\(config.instruments[i].symbol)"])
             }
         }
-        let now = clock.now()
 
         // Mark to market and let the breaker see the new equity.
         lastPrice[i] = price
@@ -246,7 +247,12 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
         let i = Int(r.instrument)
         guard i < workingOrderID.count, workingOrderID[i] == r.client_order_id, r.client_order_id != 0 else {
             counters.unknownExecutions &+= 1
-            logger.warning("execution for an unknown order", metadata: ["clOrdID": "\(r.client_order_id)"])
+            // Late reports after a router timeout land here routinely: log the first, count all.
+            if loggedUnknownExecution.first(0) {
+                logger.warning(
+                    "execution for an unknown order (further ones are counted, not logged)",
+                    metadata: ["clOrdID": "\(r.client_order_id)"])
+            }
             return
         }
         switch kairos_exec_kind(rawValue: UInt32(r.kind)) {
