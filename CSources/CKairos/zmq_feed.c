@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include <zmq.h>
+#include "kairos_zmq_security.h"
 
 static const char kairos_zfeed_topic_prefix[] = "tick.";
 enum { KAIROS_ZFEED_PREFIX_LEN = 5 };
@@ -121,7 +122,8 @@ kairos_zfeed *kairos_zfeed_create(kairos_ring *ring, const kairos_zfeed_symbol *
         f->table[i].len = (uint8_t)len;
         f->table[i].instrument = symbols[k].instrument;
     }
-    f->ctx = zmq_ctx_new();
+    /* The shared context: a CURVE server's ZAP handler only sees sockets of its own context. */
+    f->ctx = kairos_zmq_context();
     if (!f->ctx) goto fail;
     f->sub = zmq_socket(f->ctx, ZMQ_SUB);
     if (!f->sub) goto fail;
@@ -146,7 +148,6 @@ kairos_zfeed *kairos_zfeed_create(kairos_ring *ring, const kairos_zfeed_symbol *
 fail: {
     int saved = errno;
     if (f->sub) zmq_close(f->sub);
-    if (f->ctx) zmq_ctx_term(f->ctx);
     free(f->table);
     free(f);
     errno = saved;
@@ -159,12 +160,16 @@ void kairos_zfeed_destroy(kairos_zfeed *f) {
     zmq_msg_close(&f->topic);
     zmq_msg_close(&f->payload);
     zmq_close(f->sub);
-    zmq_ctx_term(f->ctx);
     free(f->table);
     free(f);
 }
 
 int kairos_zfeed_connect(kairos_zfeed *f, const char *endpoint) { return zmq_connect(f->sub, endpoint); }
+
+int kairos_zfeed_set_curve(kairos_zfeed *f, const char *server_public, const char *client_public,
+                           const char *client_secret) {
+    return kairos_zsec_client(f->sub, server_public, client_public, client_secret);
+}
 
 int kairos_zfeed_subscribe(kairos_zfeed *f, const char *prefix) {
     return zmq_setsockopt(f->sub, ZMQ_SUBSCRIBE, prefix, strlen(prefix));
@@ -305,7 +310,8 @@ struct kairos_zfeed_pub {
 kairos_zfeed_pub *kairos_zfeed_pub_create(int sndhwm) {
     kairos_zfeed_pub *p = calloc(1, sizeof *p);
     if (!p) return NULL;
-    p->ctx = zmq_ctx_new();
+    /* The shared context: the ZAP allowlist handler only sees sockets of its own context. */
+    p->ctx = kairos_zmq_context();
     if (!p->ctx) goto fail;
     p->xpub = zmq_socket(p->ctx, ZMQ_XPUB);
     if (!p->xpub) goto fail;
@@ -329,7 +335,6 @@ kairos_zfeed_pub *kairos_zfeed_pub_create(int sndhwm) {
 fail: {
     int saved = errno;
     if (p->xpub) zmq_close(p->xpub);
-    if (p->ctx) zmq_ctx_term(p->ctx);
     free(p);
     errno = saved;
     return NULL;
@@ -339,11 +344,14 @@ fail: {
 void kairos_zfeed_pub_destroy(kairos_zfeed_pub *p) {
     if (!p) return;
     zmq_close(p->xpub);
-    zmq_ctx_term(p->ctx);
     free(p);
 }
 
 int kairos_zfeed_pub_bind(kairos_zfeed_pub *p, const char *endpoint) { return zmq_bind(p->xpub, endpoint); }
+
+int kairos_zfeed_pub_set_curve(kairos_zfeed_pub *p, const char *server_secret) {
+    return kairos_zsec_server(p->xpub, server_secret);
+}
 int kairos_zfeed_pub_connect(kairos_zfeed_pub *p, const char *endpoint) { return zmq_connect(p->xpub, endpoint); }
 
 int kairos_zfeed_pub_last_endpoint(kairos_zfeed_pub *p, char *buf, size_t buf_len) {

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <zmq.h>
+#include "kairos_zmq_security.h"
 
 /* Sockets are closed with linger 0: an engine or gateway that stops must not hang on undelivered
  * messages (unacknowledged orders are the router's timeout's business, not the socket's). */
@@ -20,11 +21,9 @@ static void set_common(void *s) {
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
 }
 
-static void *make_ctx(void) {
-    void *ctx = zmq_ctx_new();
-    if (ctx) zmq_ctx_set(ctx, ZMQ_IO_THREADS, 1);
-    return ctx;
-}
+/* Every socket lives in the process-wide context: a CURVE server's ZAP allowlist handler only
+ * sees sockets of its own context. */
+static void *make_ctx(void) { return kairos_zmq_context(); }
 
 /* Throws away the rest of a multipart message. */
 static void drain_more(void *s) {
@@ -49,6 +48,12 @@ struct kairos_zorders_dealer {
 };
 
 kairos_zorders_dealer *kairos_zorders_dealer_open(const char *endpoint, const char *routing_id) {
+    return kairos_zorders_dealer_open_curve(endpoint, routing_id, NULL, NULL, NULL);
+}
+
+kairos_zorders_dealer *kairos_zorders_dealer_open_curve(const char *endpoint, const char *routing_id,
+                                                        const char *server_public, const char *client_public,
+                                                        const char *client_secret) {
     kairos_zorders_dealer *d = calloc(1, sizeof *d);
     if (!d) return NULL;
     d->ctx = make_ctx();
@@ -60,6 +65,7 @@ kairos_zorders_dealer *kairos_zorders_dealer_open(const char *endpoint, const ch
         size_t n = strlen(routing_id);
         if (n > 255 || zmq_setsockopt(d->sock, ZMQ_ROUTING_ID, routing_id, n) != 0) goto fail;
     }
+    if (server_public && kairos_zsec_client(d->sock, server_public, client_public, client_secret) != 0) goto fail;
     if (zmq_connect(d->sock, endpoint) != 0) goto fail;
     return d;
 fail:;
@@ -72,7 +78,6 @@ fail:;
 void kairos_zorders_dealer_close(kairos_zorders_dealer *d) {
     if (!d) return;
     if (d->sock) zmq_close(d->sock);
-    if (d->ctx) zmq_ctx_term(d->ctx);
     free(d);
 }
 
@@ -122,6 +127,13 @@ struct kairos_zorders_gateway {
 
 kairos_zorders_gateway *kairos_zorders_gateway_open(const char *bind_endpoint, const char *feed_endpoint,
                                                     const char *topic_prefix) {
+    return kairos_zorders_gateway_open_curve(bind_endpoint, feed_endpoint, topic_prefix, NULL, NULL, NULL, NULL);
+}
+
+kairos_zorders_gateway *kairos_zorders_gateway_open_curve(const char *bind_endpoint, const char *feed_endpoint,
+                                                          const char *topic_prefix, const char *server_secret,
+                                                          const char *feed_public, const char *client_public,
+                                                          const char *client_secret) {
     kairos_zorders_gateway *g = calloc(1, sizeof *g);
     if (!g) return NULL;
     g->ctx = make_ctx();
@@ -137,6 +149,7 @@ kairos_zorders_gateway *kairos_zorders_gateway_open(const char *bind_endpoint, c
      * counted by the caller instead of being dropped silently by ZeroMQ. */
     int one = 1;
     if (zmq_setsockopt(g->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0) goto fail;
+    if (server_secret && kairos_zsec_server(g->router, server_secret) != 0) goto fail;
     if (zmq_bind(g->router, bind_endpoint) != 0) goto fail;
     if (feed_endpoint && feed_endpoint[0]) {
         g->sub = zmq_socket(g->ctx, ZMQ_SUB);
@@ -144,6 +157,7 @@ kairos_zorders_gateway *kairos_zorders_gateway_open(const char *bind_endpoint, c
         set_common(g->sub);
         const char *t = topic_prefix ? topic_prefix : "";
         if (zmq_setsockopt(g->sub, ZMQ_SUBSCRIBE, t, strlen(t)) != 0) goto fail;
+        if (feed_public && kairos_zsec_client(g->sub, feed_public, client_public, client_secret) != 0) goto fail;
         if (zmq_connect(g->sub, feed_endpoint) != 0) goto fail;
     }
     return g;
@@ -158,7 +172,6 @@ void kairos_zorders_gateway_close(kairos_zorders_gateway *g) {
     if (!g) return;
     if (g->sub) zmq_close(g->sub);
     if (g->router) zmq_close(g->router);
-    if (g->ctx) zmq_ctx_term(g->ctx);
     free(g);
 }
 
@@ -298,7 +311,6 @@ fail:;
 void kairos_zorders_pub_close(kairos_zorders_pub *p) {
     if (!p) return;
     if (p->sock) zmq_close(p->sock);
-    if (p->ctx) zmq_ctx_term(p->ctx);
     free(p);
 }
 

@@ -1,9 +1,11 @@
 /* Process-wide ZeroMQ context, CURVE helpers, the ZAP allowlist handler and minimal sockets. */
 #include "kairos_zmq_security.h"
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 static void *g_context;
@@ -26,7 +28,17 @@ int kairos_zsec_public_from_secret(const char secret_z85[41], char public_z85[41
     return zmq_curve_public(public_z85, secret_z85) == 0 ? 0 : -1;
 }
 
+static _Atomic int g_zap_running; /* a handler is being started or runs (one per process) */
+static _Atomic int g_zap_ready;   /* its REP socket is bound and its thread runs */
+
 int kairos_zsec_server(void *socket, const char *secret_z85) {
+    /* Acquire pairs with the release in kairos_zap_start after its REP socket is bound, so a server
+     * made after this check finds the handler listening (requests of connections made before
+     * kairos_zap_stop are answered; after it the server is closed by its owner). */
+    if (atomic_load_explicit(&g_zap_ready, memory_order_acquire) == 0) {
+        errno = EACCES;
+        return -1;
+    }
     int one = 1;
     if (zmq_setsockopt(socket, ZMQ_CURVE_SERVER, &one, sizeof one) != 0) return -1;
     if (zmq_setsockopt(socket, ZMQ_CURVE_SECRETKEY, secret_z85, 40) != 0) return -1;
@@ -54,8 +66,6 @@ struct kairos_zap {
     _Atomic uint64_t accepted; /* relaxed: statistics only */
     _Atomic uint64_t denied;
 };
-
-static _Atomic int g_zap_running;
 
 /* Receives one frame of a ZAP request into buf; returns its size or -1. */
 static int recv_frame(void *s, void *buf, size_t cap, int *more) {
@@ -128,8 +138,19 @@ kairos_zap *kairos_zap_start(const char *const *allowed_public_z85, int count) {
     if (!z->socket) goto fail;
     int linger = 0;
     zmq_setsockopt(z->socket, ZMQ_LINGER, &linger, sizeof linger);
-    if (zmq_bind(z->socket, "inproc://zeromq.zap.01") != 0) goto fail;
+    /* A handler stopped just before may still hold the endpoint: zmq_close is asynchronous (the
+     * context's reaper thread releases inproc names), so retry EADDRINUSE for up to 2 s. */
+    int bound = -1;
+    for (int attempt = 0; attempt < 400; attempt++) {
+        bound = zmq_bind(z->socket, "inproc://zeromq.zap.01");
+        if (bound == 0 || errno != EADDRINUSE) break;
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (bound != 0) goto fail;
     if (pthread_create(&z->thread, NULL, zap_main, z) != 0) goto fail;
+    /* Release: publishes "bound and serving" to kairos_zsec_server's acquire load. */
+    atomic_store_explicit(&g_zap_ready, 1, memory_order_release);
     return z;
 fail:
     if (z) {
@@ -143,8 +164,12 @@ fail:
 
 void kairos_zap_stop(kairos_zap *z) {
     if (!z) return;
+    /* Relaxed: only a flag for kairos_zsec_server; nothing is published through it being 0. */
+    atomic_store_explicit(&g_zap_ready, 0, memory_order_relaxed);
     atomic_store_explicit(&z->stop, 1, memory_order_relaxed);
     pthread_join(z->thread, NULL); /* the join orders the thread's last socket use before close */
+    /* Unbind first: releases the inproc name now rather than when the reaper gets to the close. */
+    zmq_unbind(z->socket, "inproc://zeromq.zap.01");
     zmq_close(z->socket);
     free(z->keys);
     free(z);

@@ -39,6 +39,7 @@ struct FeedCommand: ParsableCommand {
     var waitSubscribers = 0
     @Option(help: "ZMQ_SNDHWM: ticks queued per subscriber before the feed waits.") var hwm = 100_000
     @Flag(help: "Allow binding a non-loopback address without CURVE keys.") var allowNonLoopback = false
+    @OptionGroup var curve: CurveServerOptions
     @Flag(help: "No progress line.") var quiet = false
     @Flag(help: ArgumentHelp(
         "Measure instead of serving: publish --count synthetic ticks over tcp loopback into an in-process ingest "
@@ -62,7 +63,8 @@ struct FeedCommand: ParsableCommand {
         for s in symbols where s.utf8.isEmpty || s.utf8.count > ZMQFeedConfig.maxSymbolLength {
             throw ValidationError("symbol '\(s)' must be 1...\(ZMQFeedConfig.maxSymbolLength) bytes")
         }
-        if !connect && !allowNonLoopback && !ZMQFeedConfig.isLoopback(endpoint) {
+        if connect && curve.enabled { throw ValidationError("CURVE needs the feed to bind (the server side); drop --connect") }
+        if !connect && !allowNonLoopback && !curve.enabled && !ZMQFeedConfig.isLoopback(endpoint) {
             throw ValidationError("\(endpoint) is not loopback; without CURVE keys the feed binds loopback only (--allow-non-loopback to override)")
         }
     }
@@ -101,11 +103,15 @@ struct FeedCommand: ParsableCommand {
     }
 
     private func publish<S: TickSource>(_ source: inout S, symbols names: [String], limit: Int, stop: StopFlag) throws {
+        let security = try curve.start()
+        defer { security?.zap.stop() }
         let publisher = try TickPublisher(
-            endpoint: endpoint, bind: !connect, symbols: names, publisherID: publisherId, sendHighWaterMark: hwm)
+            endpoint: endpoint, bind: !connect, symbols: names, publisherID: publisherId, sendHighWaterMark: hwm,
+            curveSecretKey: security?.keys.secretKey)
         let bound = connect ? endpoint : publisher.boundEndpoint
-        log("feed: publisher \(publisherId) \(connect ? "connected to" : "bound") \(bound), no CURVE keys"
-            + (ZMQFeedConfig.isLoopback(bound) ? " (loopback only)" : " (NOT loopback: --allow-non-loopback)")
+        let securityNote = security.map { "CURVE server \($0.keys.publicKey), \($0.zap.allowed.count) client key(s) allowed" }
+            ?? ("no CURVE keys" + (ZMQFeedConfig.isLoopback(bound) ? " (loopback only)" : " (NOT loopback: --allow-non-loopback)"))
+        log("feed: publisher \(publisherId) \(connect ? "connected to" : "bound") \(bound), \(securityNote)"
             + ", \(names.count) symbol(s): \(names.prefix(4).joined(separator: ", "))\(names.count > 4 ? ", ..." : "")")
         if waitSubscribers > 0 {
             log("feed: waiting for \(waitSubscribers) subscription(s)")

@@ -35,7 +35,10 @@ struct GatewayCommand: ParsableCommand {
     @Option(help: "Append every fill to this CSV file.") var fillLog: String?
     @Option(help: "fsync the fill log: every-fill, never, or a period in milliseconds (e.g. 100).")
     var fsync = "100"
-    @Flag(help: "Allow binding to a non-loopback address.") var allowRemote = false
+    @Flag(help: "Allow binding to a non-loopback address without CURVE keys.") var allowRemote = false
+    @OptionGroup var curve: CurveServerOptions
+    @Option(help: "The feed publisher's CURVE public key (.pub file or Z85 key): the tick SUB connects with CURVE, using --curve-key.")
+    var feedServerKey: String?
     @Option(help: "Print the fills recorded in FILE and exit.") var listFills: String?
 
     func validate() throws {
@@ -44,7 +47,8 @@ struct GatewayCommand: ParsableCommand {
         }
         guard capacity > 0 else { throw ValidationError("--capacity must be > 0") }
         _ = try syncPolicy()
-        if !allowRemote && !ZMQFeedConfig.isLoopback(endpoint) {
+        if feedServerKey != nil && !curve.enabled { throw ValidationError("--feed-server-key needs --curve-key (the gateway's own key pair)") }
+        if !allowRemote && !curve.enabled && !ZMQFeedConfig.isLoopback(endpoint) {
             throw ValidationError("\(endpoint) is not a loopback endpoint; pass --allow-remote to bind it")
         }
     }
@@ -76,13 +80,20 @@ struct GatewayCommand: ParsableCommand {
         c.capacity = capacity
         c.fillLogPath = fillLog
         c.fillLogSync = try syncPolicy()
+        let security = try curve.start()
+        defer { security?.zap.stop() }
+        if let s = security {
+            c.curveSecretKey = s.keys.secretKey
+            c.feedCurve = try feedServerKey.map { CurveClient(serverPublicKey: try CurveKeyPair.publicKey(fileOrKey: $0), keys: s.keys) }
+        }
         let gateway = try PaperGateway(config: c)
         logger.info(
             "paper gateway up",
             metadata: [
                 "orders": "\(gateway.boundEndpoint)", "feed": "\(feed)", "topic": "\(topic)",
                 "fill_log": "\(fillLog ?? "none")",
-                "bind": "\(ZMQFeedConfig.isLoopback(endpoint) ? "loopback only" : "REMOTE (--allow-remote), no CURVE")",
+                "orders_security": "\(security.map { "CURVE server \($0.keys.publicKey), \($0.zap.allowed.count) client key(s) allowed" } ?? (ZMQFeedConfig.isLoopback(endpoint) ? "plain, loopback only" : "plain, REMOTE (--allow-remote)"))",
+                "feed_security": "\(c.feedCurve == nil ? "plain" : "CURVE")",
             ])
         let stop = StopFlag()
         let signals = SignalHandlers([SIGINT, SIGTERM]) { stop.set() }

@@ -27,11 +27,37 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Gateway endpoint (overrides the file).") var gateway: String?
     @Option(help: "Write features to Redis at HOST:PORT (overrides the file).") var redis: String?
     @Option(help: "Seconds between status lines (0 = none).") var status: Double = 5
+    @Option(help: "Take raw wire ticks over UDP on HOST:PORT instead of ZeroMQ (overrides the file).") var udp: String?
+    @Option(help: "UDP receive backend: auto (io_uring, else epoll; the log says which), uring or epoll.") var io: String?
+    @Option(help: "The engine's CURVE key pair (.key); with --feed-server-key / --gateway-server-key those sockets use CURVE.")
+    var curveKey: String?
+    @Option(help: "The feed publisher's public key (.pub file or Z85 key).") var feedServerKey: String?
+    @Option(help: "The gateway's public key (.pub file or Z85 key).") var gatewayServerKey: String?
+
+    func validate() throws {
+        if let io, IngestBackend(rawValue: io) == nil { throw ValidationError("--io is auto, uring or epoll") }
+        if (feedServerKey != nil || gatewayServerKey != nil) && curveKey == nil {
+            throw ValidationError("--feed-server-key / --gateway-server-key need --curve-key (the engine's own key pair)")
+        }
+    }
 
     func run() async throws {
         var cfg = try config.map { try KairosConfig.load(path: $0) } ?? KairosConfig()
         if !feed.isEmpty { cfg.feed.endpoints = feed }
         if let gateway { cfg.orders.gateway = gateway }
+        if let udp {
+            cfg.feed.transport = "udp"
+            cfg.feed.udp = udp
+        }
+        if let io { cfg.feed.io = io }
+        if let curveKey {
+            var s = cfg.security ?? KairosConfig.Security(keyFile: curveKey)
+            s.keyFile = curveKey
+            if let feedServerKey { s.feedServerKey = feedServerKey }
+            if let gatewayServerKey { s.gatewayServerKey = gatewayServerKey }
+            cfg.security = s
+        }
+        try cfg.validate()
         if let redis {
             let parts = redis.split(separator: ":")
             guard parts.count == 2, let port = Int(parts[1]) else { throw ValidationError("--redis is HOST:PORT") }
@@ -43,14 +69,14 @@ struct RunCommand: AsyncParsableCommand {
         let logger = Logger(label: "kairos.run")
         let app = try buildApplication(config: cfg, logger: logger)
         logger.info(
-            "kairos run", metadata: ["feed": "\(cfg.feed.endpoints)", "gateway": "\(cfg.orders.gateway)",
+            "kairos run", metadata: ["feed": "\(cfg.feed.transport == "udp" ? "udp \(cfg.feed.udp) io \(app.ingest.udp.map { "\($0.backend)" } ?? "")" : "\(cfg.feed.endpoints)")", "gateway": "\(cfg.orders.gateway)",
                                      "instruments": "\(cfg.instruments.count)", "policy": "\(app.engine.policy.name)"])
         let statusTask = Task {
             guard status > 0 else { return }
             while !Task.isCancelled {
                 try? await Task.sleep(nanoseconds: UInt64(status * 1e9))
                 if let s = app.engine.monitor.snapshot {
-                    let f = app.ingest.stats
+                    let f = app.ingest
                     print(
                         "ticks \(Fmt.int(s.counters.ticksAccepted)) (ingest \(f)) decision p99 \(Fmt.ns(s.decisionLatency.p99)) "
                             + "orders \(Fmt.int(s.counters.ordersSent)) fills \(Fmt.int(s.counters.fills)) PnL \(Fmt.money(s.pnl, sign: true))")

@@ -77,6 +77,10 @@ void kairos_zfeed_destroy(kairos_zfeed *f);
  * (prefix match, so also "tick.AAPLX": the table decides what is known). */
 int kairos_zfeed_connect(kairos_zfeed *f, const char *endpoint);
 int kairos_zfeed_subscribe(kairos_zfeed *f, const char *prefix);
+/* Makes the SUB a CURVE client of a publisher whose public key is server_public (Z85, 40 chars),
+ * authenticating with the client's own key pair. Call before kairos_zfeed_connect. 0 ok, -1 error. */
+int kairos_zfeed_set_curve(kairos_zfeed *f, const char *server_public, const char *client_public,
+                           const char *client_secret);
 /* Waits up to timeout_ms for input, then receives and handles up to max_messages without waiting.
  * Returns messages handled (>= 0), or -1 with errno on a socket error other than EINTR. */
 int kairos_zfeed_poll(kairos_zfeed *f, int timeout_ms, uint32_t max_messages);
@@ -104,6 +108,10 @@ kairos_zfeed_pub *kairos_zfeed_pub_create(int sndhwm);
 void kairos_zfeed_pub_destroy(kairos_zfeed_pub *p);
 int kairos_zfeed_pub_bind(kairos_zfeed_pub *p, const char *endpoint);
 int kairos_zfeed_pub_connect(kairos_zfeed_pub *p, const char *endpoint);
+/* Makes the XPUB a CURVE server with server_secret (Z85): only clients the ZAP allowlist admits
+ * connect (kairos_zsec_server: fails with EACCES unless kairos_zap_start is running). Call before
+ * kairos_zfeed_pub_bind. 0 ok, -1 error. */
+int kairos_zfeed_pub_set_curve(kairos_zfeed_pub *p, const char *server_secret);
 /* The endpoint actually bound (resolves "tcp://127.0.0.1:*" to the port chosen); 0 or -1. */
 int kairos_zfeed_pub_last_endpoint(kairos_zfeed_pub *p, char *buf, size_t buf_len);
 /* Reads pending subscription messages for up to timeout_ms, returns how many subscriptions have

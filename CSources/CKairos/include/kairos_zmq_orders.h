@@ -54,6 +54,10 @@ typedef struct kairos_zorders_dealer kairos_zorders_dealer;
 /* Connects a DEALER to endpoint. routing_id may be NULL (the ROUTER then makes one up). Returns
  * NULL on failure (errno set). */
 kairos_zorders_dealer *kairos_zorders_dealer_open(const char *endpoint, const char *routing_id);
+/* The same, as a CURVE client of the gateway whose public key is server_public (NULL = plain). */
+kairos_zorders_dealer *kairos_zorders_dealer_open_curve(const char *endpoint, const char *routing_id,
+                                                        const char *server_public, const char *client_public,
+                                                        const char *client_secret);
 void kairos_zorders_dealer_close(kairos_zorders_dealer *d);
 /* Encodes and sends one order record (non-blocking), stamping ts_send_ns. */
 int kairos_zorders_dealer_send_order(kairos_zorders_dealer *d, const kairos_order *o, int64_t ts_send_ns);
@@ -70,6 +74,13 @@ typedef struct kairos_zorders_gateway kairos_zorders_gateway;
  * not NULL, connects a SUB to it subscribed to topic_prefix (e.g. "tick."). NULL on failure. */
 kairos_zorders_gateway *kairos_zorders_gateway_open(const char *bind_endpoint, const char *feed_endpoint,
                                                     const char *topic_prefix);
+/* The same with CURVE: server_secret (non-NULL) makes the ROUTER a CURVE server (the ZAP allowlist
+ * must be running, see kairos_zsec_server); feed_public (non-NULL) makes the SUB a CURVE client of
+ * that publisher with the gateway's own key pair client_public/client_secret. */
+kairos_zorders_gateway *kairos_zorders_gateway_open_curve(const char *bind_endpoint, const char *feed_endpoint,
+                                                          const char *topic_prefix, const char *server_secret,
+                                                          const char *feed_public, const char *client_public,
+                                                          const char *client_secret);
 void kairos_zorders_gateway_close(kairos_zorders_gateway *g);
 /* The ROUTER's resolved endpoint (ZMQ_LAST_ENDPOINT) into buf; 0 or -errno. */
 int kairos_zorders_gateway_endpoint(kairos_zorders_gateway *g, char *buf, size_t len);

@@ -19,7 +19,9 @@ int kairos_zsec_keypair(char public_z85[41], char secret_z85[41]);
 int kairos_zsec_public_from_secret(const char secret_z85[41], char public_z85[41]);
 
 /* Makes `socket` a CURVE server with the given secret key, in ZAP domain "kairos" (so the ZAP
- * handler is consulted). Call before bind. 0 ok, -1 error. */
+ * handler is consulted). Call before bind. 0 ok, -1 error. Refuses (-1, errno EACCES) while no
+ * ZAP handler runs in this process: libzmq (without the draft ZMQ_ZAP_ENFORCE_DOMAIN) admits every
+ * CURVE client when no handler answers, which would make the allowlist silently void. */
 int kairos_zsec_server(void *socket, const char *secret_z85);
 /* Makes `socket` a CURVE client of the server with `server_public`. Call before connect. */
 int kairos_zsec_client(void *socket, const char *server_public, const char *client_public,

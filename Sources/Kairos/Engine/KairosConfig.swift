@@ -9,7 +9,9 @@ import Foundation
 ///       "policy": { "kind": "sma", "fast": 10, "slow": 30, "barSeconds": 1 },
 ///       "feed": { "endpoints": ["tcp://127.0.0.1:5556"] },
 ///       "orders": { "gateway": "tcp://127.0.0.1:5557", "ackTimeoutMs": 1000 },
-///       "redis": { "host": "127.0.0.1", "port": 6379, "ttlSeconds": 60 }
+///       "redis": { "host": "127.0.0.1", "port": 6379, "ttlSeconds": 60 },
+///       "security": { "keyFile": "keys/engine.key", "feedServerKey": "keys/feed.pub",
+///                     "gatewayServerKey": "keys/gateway.pub" }
 ///     }
 public struct KairosConfig: Codable, Sendable, Equatable {
     public struct Policy: Codable, Sendable, Equatable {
@@ -38,6 +40,12 @@ public struct KairosConfig: Codable, Sendable, Equatable {
         public var topics = ["tick."]
         /// Seconds of silence after which an instrument's feed counts as stale (halts it).
         public var staleAfterSeconds = 5.0
+        /// "zmq" (SUB to `endpoints`) or "udp" (raw wire ticks, one per datagram, on `udp`).
+        public var transport = "zmq"
+        /// HOST:PORT the UDP ingest binds (transport "udp").
+        public var udp = "127.0.0.1:7000"
+        /// UDP receive backend: "auto" (io_uring, else epoll, logged), "uring" or "epoll".
+        public var io = "auto"
         public init() {}
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -45,6 +53,16 @@ public struct KairosConfig: Codable, Sendable, Equatable {
             endpoints = try c.value(.endpoints, or: d.endpoints)
             topics = try c.value(.topics, or: d.topics)
             staleAfterSeconds = try c.value(.staleAfterSeconds, or: d.staleAfterSeconds)
+            transport = try c.value(.transport, or: d.transport)
+            udp = try c.value(.udp, or: d.udp)
+            io = try c.value(.io, or: d.io)
+        }
+
+        /// `udp` split into address and port.
+        public var udpAddress: (host: String, port: UInt16)? {
+            let parts = udp.split(separator: ":")
+            guard parts.count == 2, let port = UInt16(parts[1]), !parts[0].isEmpty else { return nil }
+            return (String(parts[0]), port)
         }
     }
     public struct Orders: Codable, Sendable, Equatable {
@@ -75,6 +93,22 @@ public struct KairosConfig: Codable, Sendable, Equatable {
         }
     }
 
+    /// ZeroMQ CURVE for the engine's two client sockets (the feed SUB and the order DEALER). The
+    /// servers (`kairos feed`, `kairos gateway`) must list this engine's public key.
+    public struct Security: Codable, Sendable, Equatable {
+        /// The engine's own key pair, a `.key` file written by `kairos keys generate`.
+        public var keyFile: String
+        /// The feed publisher's public key (a `.pub` file or the key); nil = the feed is plain.
+        public var feedServerKey: String?
+        /// The gateway's public key (a `.pub` file or the key); nil = orders are plain.
+        public var gatewayServerKey: String?
+        public init(keyFile: String, feedServerKey: String? = nil, gatewayServerKey: String? = nil) {
+            self.keyFile = keyFile
+            self.feedServerKey = feedServerKey
+            self.gatewayServerKey = gatewayServerKey
+        }
+    }
+
     public var instruments: [String] = (0..<8).map { "SYN\($0)" }
     public var capitalPerInstrument = 125_000.0
     public var risk: RiskLimits? = nil
@@ -85,6 +119,8 @@ public struct KairosConfig: Codable, Sendable, Equatable {
     /// nil = no feature cache.
     public var redis: Redis? = nil
     public var ringCapacity = 65_536
+    /// nil = plain ZeroMQ (then only loopback endpoints are used without a warning).
+    public var security: Security? = nil
 
     public init() {}
 
@@ -100,6 +136,7 @@ public struct KairosConfig: Codable, Sendable, Equatable {
         orders = try c.value(.orders, or: d.orders)
         redis = try c.decodeIfPresent(Redis.self, forKey: .redis)
         ringCapacity = try c.value(.ringCapacity, or: d.ringCapacity)
+        security = try c.decodeIfPresent(Security.self, forKey: .security)
         try validate()
     }
 
@@ -116,7 +153,10 @@ public struct KairosConfig: Codable, Sendable, Equatable {
         guard ["sma", "buyhold"].contains(policy.kind) else { throw fail("policy.kind is sma or buyhold") }
         guard policy.fast >= 1, policy.slow > policy.fast, policy.barSeconds > 0 else { throw fail("bad policy windows") }
         guard ringCapacity >= 2, ringCapacity & (ringCapacity - 1) == 0 else { throw fail("ringCapacity must be a power of two") }
-        guard !feed.endpoints.isEmpty else { throw fail("feed.endpoints is empty") }
+        guard ["zmq", "udp"].contains(feed.transport) else { throw fail("feed.transport is zmq or udp") }
+        guard feed.transport == "udp" || !feed.endpoints.isEmpty else { throw fail("feed.endpoints is empty") }
+        guard feed.udpAddress != nil else { throw fail("feed.udp is HOST:PORT") }
+        guard IngestBackend(rawValue: feed.io) != nil else { throw fail("feed.io is auto, uring or epoll") }
         try features.validate()
     }
 

@@ -59,8 +59,34 @@ public struct CurveKeyPair: Sendable, Equatable {
         return key
     }
 
+    /// A public key given either as the 40-character Z85 key itself or as the path of a file
+    /// holding it (a `.pub` file).
+    /// A public key given either as the 40-character Z85 key itself or as the path of a file
+    /// holding it (a `.pub` file).
+    public static func publicKey(fileOrKey: String) throws -> String {
+        if fileOrKey.utf8.count == 40 && !FileManager.default.fileExists(atPath: fileOrKey) {
+            guard fileOrKey.utf8.allSatisfy(z85Alphabet.contains) else { throw CurveError.badKey(fileOrKey) }
+            return fileOrKey
+        }
+        return try loadPublic(fileOrKey)
+    }
+
+    /// The 85 characters of ZeroMQ's Z85 encoding (RFC 32).
+    static let z85Alphabet = Set("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#".utf8)
+
     static func string(_ z: [CChar]) -> String {
         String(decoding: z.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// The client side of a CURVE connection: the server's public key and this process's own key pair
+/// (the server's ZAP allowlist must list `keys.publicKey`).
+public struct CurveClient: Sendable, Equatable {
+    public var serverPublicKey: String
+    public var keys: CurveKeyPair
+    public init(serverPublicKey: String, keys: CurveKeyPair) {
+        self.serverPublicKey = serverPublicKey
+        self.keys = keys
     }
 }
 

@@ -76,6 +76,8 @@ public struct OrderRouterConfig: Sendable {
     /// Empty loop iterations spun before the thread starts sleeping `idleSleepMicroseconds`.
     public var idleSpins = 2_000
     public var idleSleepMicroseconds = 20
+    /// CURVE: connect as a client of the gateway with this public key (nil = plain).
+    public var curve: CurveClient? = nil
     public init() {}
 }
 
@@ -156,7 +158,10 @@ public final class OrderRouter: @unchecked Sendable {
 
     public init(config: OrderRouterConfig, outbound: SPSCRing<Order>, executions: SPSCRing<ExecutionReport>) throws {
         precondition(config.maxInFlight > 0 && config.ackTimeoutNs > 0)
-        guard let d = kairos_zorders_dealer_open(config.endpoint, config.routingID) else {
+        guard let d = kairos_zorders_dealer_open_curve(
+            config.endpoint, config.routingID, config.curve?.serverPublicKey, config.curve?.keys.publicKey,
+            config.curve?.keys.secretKey)
+        else {
             throw WireEndpointError(endpoint: config.endpoint, errno: errno)
         }
         dealer = d

@@ -23,6 +23,11 @@ public struct PaperGatewayConfig: Sendable {
     /// Append-only fill log; nil keeps no log.
     public var fillLogPath: String? = nil
     public var fillLogSync: FillLog.SyncPolicy = .interval(nanoseconds: 100_000_000)
+    /// CURVE server key of the ROUTER (nil = plain): only engines a running `ZAPAllowlist` lists
+    /// may send orders (opening fails without one).
+    public var curveSecretKey: String? = nil
+    /// CURVE: the SUB connects as a client of the feed with this public key and key pair.
+    public var feedCurve: CurveClient? = nil
     public init() {}
 }
 
@@ -99,7 +104,10 @@ public final class PaperGateway: @unchecked Sendable {
 
     public init(config: PaperGatewayConfig) throws {
         precondition(config.capacity > 0)
-        guard let g = kairos_zorders_gateway_open(config.endpoint, config.feedEndpoint, config.topicPrefix) else {
+        guard let g = kairos_zorders_gateway_open_curve(
+            config.endpoint, config.feedEndpoint, config.topicPrefix, config.curveSecretKey,
+            config.feedCurve?.serverPublicKey, config.feedCurve?.keys.publicKey, config.feedCurve?.keys.secretKey)
+        else {
             throw WireEndpointError(endpoint: config.endpoint, errno: errno)
         }
         var buf = [CChar](repeating: 0, count: 512)

@@ -66,12 +66,18 @@ public final class TickPublisher: @unchecked Sendable {
     public private(set) var backPressureWaits: UInt64 = 0
 
     /// `symbols[i]` is instrument i's symbol. `bind` (the usual) binds the endpoint; otherwise the
-    /// socket connects to it (to publish into a SUB that binds).
+    /// socket connects to it (to publish into a SUB that binds). `curveSecretKey` makes the socket a
+    /// CURVE server: only subscribers a running `ZAPAllowlist` lists get ticks (it fails without one).
     public init(endpoint: String, bind: Bool = true, symbols: [String], publisherID: UInt16 = 1,
-                sendHighWaterMark: Int = Int(KAIROS_ZFEED_DEFAULT_HWM)) throws {
+                sendHighWaterMark: Int = Int(KAIROS_ZFEED_DEFAULT_HWM), curveSecretKey: String? = nil) throws {
         precondition(!symbols.isEmpty && symbols.count <= InstrumentID.max, "1...\(InstrumentID.max) symbols")
         guard let p = kairos_zfeed_pub_create(Int32(sendHighWaterMark)) else {
             throw ZMQFeedError("create ZeroMQ XPUB socket", errno: errno)
+        }
+        if let secret = curveSecretKey, kairos_zfeed_pub_set_curve(p, secret) != 0 {
+            let e = errno
+            kairos_zfeed_pub_destroy(p)
+            throw ZMQFeedError("CURVE server (a ZAP allowlist must be running)", errno: e)
         }
         let rc = bind ? kairos_zfeed_pub_bind(p, endpoint) : kairos_zfeed_pub_connect(p, endpoint)
         if rc != 0 {

@@ -84,6 +84,8 @@ public struct ZMQFeedConfig: Sendable {
     public var pollTimeoutMilliseconds = 50
     /// Messages handled per poll before checking the stop flag again.
     public var batch = 4096
+    /// CURVE: connect as a client of a publisher with this public key (nil = plain).
+    public var curve: CurveClient? = nil
 
     public init(endpoints: [String], topics: [String] = ["tick."], symbols: [(symbol: String, instrument: InstrumentID)]) {
         self.endpoints = endpoints
@@ -157,6 +159,10 @@ public final class ZMQTickIngest: @unchecked Sendable {
         // destroys the feed: do not destroy it here as well.
         for t in config.topics where kairos_zfeed_subscribe(f, t) != 0 {
             throw ZMQFeedError("subscribe \(t)", errno: errno)
+        }
+        if let c = config.curve,
+           kairos_zfeed_set_curve(f, c.serverPublicKey, c.keys.publicKey, c.keys.secretKey) != 0 {
+            throw ZMQFeedError("CURVE client keys", errno: errno)
         }
         for ep in config.endpoints where kairos_zfeed_connect(f, ep) != 0 {
             throw ZMQFeedError("connect \(ep)", errno: errno)
