@@ -156,6 +156,77 @@ func temporaryPath(_ name: String) -> String {
         }
     }
 
+    /// An acknowledged order that never fills (here: the gateway's fill latency is 10 minutes) is
+    /// cancelled by the router after `workingTimeoutNs`; the gateway's CANCELLED ends it.
+    @Test func anAckedOrderThatNeverFillsIsCancelledAfterTheWorkingTimeout() throws {
+        var rc = OrderRouterConfig()
+        rc.ackTimeoutNs = 2_000_000_000
+        rc.workingTimeoutNs = 150_000_000
+        let rig = try Rig(fills: PaperFillConfig(latencyNs: 600_000_000_000), routerConfig: rc)
+        try rig.pub.quoteUntilSeen(rig.gateway, 1, bid: 10, ask: 10.1)
+        #expect(rig.outbound.push(makeOrder(21, instrument: 1, side: .buy, quantity: 3)))
+        var reports: [ExecutionReport] = []
+        try waitFor("the order's final report") {
+            while let r = rig.executions.pop() { reports.append(r) }
+            return reports.contains { $0.reportKind != KAIROS_EXEC_ACK }
+        }
+        let working = rig.router.statistics
+        rig.stop()
+        #expect(reports.map(\.reportKind) == [KAIROS_EXEC_ACK, KAIROS_EXEC_CANCELLED])
+        #expect(reports.allSatisfy { $0.client_order_id == 21 })
+        #expect(working.workingTimeouts == 1 && working.cancelsSent == 1)
+        #expect(working.timeouts == 0 && working.cancelTimeouts == 0 && working.inFlight == 0)
+        #expect(rig.gateway.statistics.cancels == 1)
+    }
+
+    /// A gateway that acknowledges and then goes silent (a raw ROUTER that answers the NEW with an
+    /// ACK and ignores everything after): the router cancels after the working timeout and, with
+    /// that cancel unanswered for one ack timeout, gives up with REJECT(timeout).
+    @Test func aWorkingOrderWhoseCancelIsNeverAnsweredTimesOut() throws {
+        let gw = try #require(kairos_zsock_new(KAIROS_ZSOCK_ROUTER))
+        defer { kairos_zsock_close(gw) }
+        #expect(kairos_zsock_bind(gw, "tcp://127.0.0.1:*") == 0)
+        var ep = [CChar](repeating: 0, count: 128)
+        #expect(kairos_zsock_last_endpoint(gw, &ep, ep.count) == 0)
+        var rc = OrderRouterConfig()
+        rc.endpoint = String(decoding: ep.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        rc.routingID = "engine-silent"
+        rc.ackTimeoutNs = 150_000_000
+        rc.workingTimeoutNs = 100_000_000
+        let outbound = SPSCRing<Order>(capacity: 8), executions = SPSCRing<ExecutionReport>(capacity: 8)
+        let router = try OrderRouter(config: rc, outbound: outbound, executions: executions)
+        router.start()
+        defer { router.stop() }
+        #expect(outbound.push(makeOrder(41, instrument: 1, side: .buy, quantity: 2)))
+        // Receive [identity, order] and answer ACK.
+        var identity = [UInt8](repeating: 0, count: 256), frame = [UInt8](repeating: 0, count: 256)
+        let idLen = kairos_zsock_recv(gw, &identity, identity.count, 10_000)
+        let orderLen = kairos_zsock_recv(gw, &frame, frame.count, 1_000)
+        try #require(idLen > 0 && orderLen > 0)
+        var order = Order()
+        #expect(kairos_wire_decode_order(frame, Int(orderLen), &order) == 0)
+        var ack = ExecutionReport(answering: order, kind: KAIROS_EXEC_ACK, now: WallClock().now(), reason: 0)
+        ack.leaves_qty = order.quantity
+        var out = [UInt8](repeating: 0, count: 128)
+        let n = kairos_wire_encode_exec(&ack, 9, &out, out.count)
+        #expect(kairos_zsock_send(gw, identity, Int(idLen), 1) == 0 && kairos_zsock_send(gw, out, Int(n), 0) == 0)
+        var reports: [ExecutionReport] = []
+        try waitFor("the router to give up on order 41") {
+            while let r = executions.pop() { reports.append(r) }
+            return reports.count >= 2
+        }
+        // The cancel the router sent after the working timeout reached the (silent) gateway.
+        #expect(kairos_zsock_recv(gw, &identity, identity.count, 1_000) > 0)
+        let cancelLen = kairos_zsock_recv(gw, &frame, frame.count, 1_000)
+        var cancel = Order()
+        #expect(kairos_wire_decode_order(frame, Int(cancelLen), &cancel) == 0)
+        #expect(cancel.client_order_id == 41 && cancel.action == UInt8(KAIROS_ORDER_CANCEL.rawValue))
+        #expect(reports.map(\.reportKind) == [KAIROS_EXEC_ACK, KAIROS_EXEC_REJECT])
+        #expect(reports[1].reason == OrderRejectReason.timeout.rawValue)
+        let st = router.statistics
+        #expect(st.workingTimeouts == 1 && st.cancelTimeouts == 1 && st.timeouts == 1 && st.inFlight == 0)
+    }
+
     @Test func anOrderWithoutAnyQuoteIsRejected() throws {
         let rig = try Rig(fills: PaperFillConfig(latencyNs: 0), feed: false)
         #expect(rig.outbound.push(makeOrder(7, instrument: 2, side: .buy, quantity: 1)))

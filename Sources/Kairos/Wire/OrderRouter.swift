@@ -69,6 +69,11 @@ public struct OrderRouterConfig: Sendable {
     public var routingID: String? = nil
     /// An order with no answer (ACK, FILL, REJECT or CANCELLED) after this long is timed out.
     public var ackTimeoutNs: Int64 = 250_000_000
+    /// An acknowledged order that is neither filled nor cancelled after this long (from its ACK) is
+    /// cancelled at the gateway; if the gateway does not answer that cancel within `ackTimeoutNs`
+    /// either, the router gives up on it (REJECT timeout to the engine). Market orders fill within
+    /// the gateway's latency, so this only catches lost fills and limit orders left resting.
+    public var workingTimeoutNs: Int64 = 5_000_000_000
     /// Orders tracked for the timeout at once; beyond it orders are still sent but untracked (counted).
     public var maxInFlight: Int = 4096
     /// Send a CANCEL for every timed-out order, so a slow gateway does not fill it later.
@@ -102,7 +107,11 @@ public struct OrderRouterStats: Sendable, Equatable {
     public var executionRingFullWaits: UInt64 = 0
     /// Reports dropped because the ring stayed full until the router stopped (also counted on the ring).
     public var executionDrops: UInt64 = 0
-    /// Orders currently awaiting their first answer.
+    /// Acknowledged orders that stayed unfilled past `workingTimeoutNs` (each got a CANCEL).
+    public var workingTimeouts: UInt64 = 0
+    /// Of those, the ones whose CANCEL was not answered either (REJECT timeout synthesized).
+    public var cancelTimeouts: UInt64 = 0
+    /// Orders currently tracked: awaiting an answer, working at the gateway, or being cancelled.
     public var inFlight: Int = 0
     public init() {}
 }
@@ -111,9 +120,12 @@ public struct OrderRouterStats: Sendable, Equatable {
 /// back, on its own thread.
 ///
 /// - The thread is the consumer of `outbound` and the producer of `executions` (SPSC roles).
-/// - Every order is tracked until its first answer; an order unanswered after `ackTimeoutNs` gets a
-///   synthesized REJECT with `KAIROS_ZORDERS_REASON_TIMEOUT` in the executions ring (so the engine
-///   frees its working order) and, by default, a CANCEL to the gateway.
+/// - Every order is tracked until its final answer (a FILL with nothing left, REJECT or CANCELLED).
+///   An order unanswered after `ackTimeoutNs` gets a synthesized REJECT with
+///   `KAIROS_ZORDERS_REASON_TIMEOUT` in the executions ring (so the engine frees its working order)
+///   and, by default, a CANCEL to the gateway. An acknowledged order still working after
+///   `workingTimeoutNs` is cancelled at the gateway (whose CANCELLED or FILL then ends it); when
+///   that cancel goes unanswered for `ackTimeoutNs`, the router synthesizes the REJECT(timeout).
 /// - A full executions ring is never a silent loss: the router waits (spins, then sleeps 10 µs) for
 ///   room, because losing a fill desynchronises the engine's positions from the venue's, while
 ///   waiting only delays reports (ZeroMQ buffers the ones behind it; the gateway is not slowed
@@ -151,7 +163,20 @@ public final class OrderRouter: @unchecked Sendable {
     private var roundTrip = LatencyHistogram()
     private var pendingOrders: [Order]
     private var pendingSentAt: [Int64]
+    /// When the order times out in its current state (see `PendingState`).
+    private var pendingDeadline: [Int64]
+    private var pendingState: [PendingState]
     private var pendingCount = 0
+
+    /// Where a tracked order is in its life.
+    private enum PendingState: UInt8 {
+        /// Sent; no answer yet. Deadline: sent + ackTimeout.
+        case awaitingAck
+        /// Acknowledged, not yet filled. Deadline: ack + workingTimeout.
+        case working
+        /// Working too long; a CANCEL was sent. Deadline: cancel + ackTimeout.
+        case cancelling
+    }
     /// The last few timed-out ids, to recognise late reports.
     private var timedOut = [UInt64](repeating: 0, count: 256)
     private var timedOutNext = 0
@@ -170,6 +195,8 @@ public final class OrderRouter: @unchecked Sendable {
         self.executions = executions
         pendingOrders = [Order](repeating: Order(), count: config.maxInFlight)
         pendingSentAt = [Int64](repeating: 0, count: config.maxInFlight)
+        pendingDeadline = [Int64](repeating: 0, count: config.maxInFlight)
+        pendingState = [PendingState](repeating: .awaitingAck, count: config.maxInFlight)
     }
 
     deinit { kairos_zorders_dealer_close(dealer) }
@@ -262,6 +289,8 @@ public final class OrderRouter: @unchecked Sendable {
         if pendingCount < pendingOrders.count {
             pendingOrders[pendingCount] = o
             pendingSentAt[pendingCount] = sentAt
+            pendingDeadline[pendingCount] = sentAt &+ config.ackTimeoutNs
+            pendingState[pendingCount] = .awaitingAck
             pendingCount &+= 1
             stats.inFlight = pendingCount
         } else {
@@ -293,9 +322,19 @@ public final class OrderRouter: @unchecked Sendable {
         default: stats.cancelled &+= 1
         }
         var found = false
+        let kind = kairos_exec_kind(rawValue: UInt32(r.kind))
+        // Final: nothing more will come for this order (a partial fill keeps it working).
+        let final = kind == KAIROS_EXEC_REJECT || kind == KAIROS_EXEC_CANCELLED
+            || (kind == KAIROS_EXEC_FILL && !(r.leaves_qty > 0))
         for k in 0..<pendingCount where pendingOrders[k].client_order_id == r.client_order_id {
-            roundTrip.record(MonotonicClock.nanoseconds() &- pendingSentAt[k])
-            removePending(at: k)
+            let now = MonotonicClock.nanoseconds()
+            if pendingState[k] == .awaitingAck { roundTrip.record(now &- pendingSentAt[k]) }
+            if final {
+                removePending(at: k)
+            } else if pendingState[k] == .awaitingAck {
+                pendingState[k] = .working
+                pendingDeadline[k] = now &+ config.workingTimeoutNs
+            }
             found = true
             break
         }
@@ -307,25 +346,45 @@ public final class OrderRouter: @unchecked Sendable {
         pendingCount &-= 1
         pendingOrders[k] = pendingOrders[pendingCount]
         pendingSentAt[k] = pendingSentAt[pendingCount]
+        pendingDeadline[k] = pendingDeadline[pendingCount]
+        pendingState[k] = pendingState[pendingCount]
         stats.inFlight = pendingCount
     }
 
-    /// Times out every tracked order older than the ack timeout. Returns how many.
+    /// Handles every tracked order past its deadline. Returns how many.
     private func expire(now: Int64) -> Int {
         var n = 0
         var k = 0
         while k < pendingCount {
-            guard now &- pendingSentAt[k] >= config.ackTimeoutNs else {
+            guard now &- pendingDeadline[k] >= 0 else {
                 k &+= 1
                 continue
             }
+            n &+= 1
             var o = pendingOrders[k]
+            if pendingState[k] == .working {
+                // Acknowledged but never filled: ask the gateway to cancel; its answer (CANCELLED,
+                // or the FILL that raced the cancel) ends the order.
+                stats.workingTimeouts &+= 1
+                pendingState[k] = .cancelling
+                pendingDeadline[k] = now &+ config.ackTimeoutNs
+                o.action = UInt8(KAIROS_ORDER_CANCEL.rawValue)
+                if kairos_zorders_dealer_send_order(dealer, &o, WallClock().now()) == 0 {
+                    stats.cancelsSent &+= 1
+                } else {
+                    stats.sendFailures &+= 1
+                }
+                k &+= 1
+                continue
+            }
+            if pendingState[k] == .cancelling { stats.cancelTimeouts &+= 1 }
+            let wasAwaitingAck = pendingState[k] == .awaitingAck
             removePending(at: k)
             stats.timeouts &+= 1
             timedOut[timedOutNext] = o.client_order_id
             timedOutNext = (timedOutNext &+ 1) & (timedOut.count &- 1)
             deliver(synthesizedReject(o, reason: .timeout))
-            if config.cancelOnTimeout {
+            if wasAwaitingAck && config.cancelOnTimeout {
                 o.action = UInt8(KAIROS_ORDER_CANCEL.rawValue)
                 if kairos_zorders_dealer_send_order(dealer, &o, WallClock().now()) == 0 {
                     stats.cancelsSent &+= 1
@@ -333,7 +392,6 @@ public final class OrderRouter: @unchecked Sendable {
                     stats.sendFailures &+= 1
                 }
             }
-            n &+= 1
         }
         return n
     }
