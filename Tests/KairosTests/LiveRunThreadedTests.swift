@@ -132,4 +132,20 @@ import Testing
         #expect(s.counters.ordersSent > 0)
         #expect(s.counters.fills > 0)
     }
+
+    /// The wire-to-wire measurement's plumbing: every order at the gateway is matched with the
+    /// publisher's stamp of its triggering tick, and the hops add up (no wall-clock assertion).
+    @Test func wireBenchmarkMatchesEveryOrderToItsTick() async throws {
+        var logger = Logger(label: "test.bench")
+        logger.logLevel = .error
+        let r = try await WireBenchmark.run(rate: 20_000, ticks: 8_000, instruments: 2, barSeconds: 0.002, logger: logger)
+        #expect(r.ticksAccepted == 8_000)
+        #expect(r.ordersAtGateway > 0)
+        #expect(r.wireToWire.count == UInt64(r.ordersAtGateway))
+        #expect(r.feedHop.count == r.wireToWire.count && r.orderHop.count == r.wireToWire.count)
+        // Same clock (CLOCK_REALTIME) at every stamp, so no hop is negative and the parts fit in the whole.
+        #expect(r.feedHop.p50 >= 0 && r.engineHop.p50 >= 0 && r.orderHop.p50 >= 0)
+        #expect(r.wireToWire.max >= r.feedHop.max && r.wireToWire.max >= r.orderHop.max)
+        #expect(r.orderRoundTrip.count > 0)
+    }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import CKairos
 
 /// Facts about the linked system libraries, read through the C core.
@@ -13,4 +14,14 @@ public enum SystemInfo {
     public static var ioUringAvailable: Bool { kairos_sys_io_uring_available(nil) == 1 }
     /// Whether the CPU supports the AVX2+FMA kernels.
     public static var hasAVX2: Bool { kairos_cpu_has_avx2_fma() == 1 }
+
+    /// One line for benchmark output: cores, load average, CPU model.
+    public static var machine: String {
+        var load = [Double](repeating: 0, count: 3)
+        let n = getloadavg(&load, 3)
+        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("model name") }
+            .map { $0.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "" } ?? "?"
+        return "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu ?? "?"), load \(n > 0 ? String(format: "%.2f", load[0]) : "?")"
+    }
 }

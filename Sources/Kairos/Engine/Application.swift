@@ -117,6 +117,7 @@ public func buildApplication(config: KairosConfig, logger: Logger, handleSignals
     var rc = OrderRouterConfig()
     rc.endpoint = config.orders.gateway
     rc.ackTimeoutNs = Int64(config.orders.ackTimeoutMs) * 1_000_000
+    rc.workingTimeoutNs = Int64(config.orders.workingTimeoutMs) * 1_000_000
     rc.curve = ordersCurve
     let router = try OrderRouter(config: rc, outbound: outbound, executions: executions)
 

@@ -69,12 +69,15 @@ public struct KairosConfig: Codable, Sendable, Equatable {
         /// ZeroMQ endpoint of the gateway's ROUTER socket.
         public var gateway = "tcp://127.0.0.1:5557"
         public var ackTimeoutMs = 1_000
+        /// An acknowledged order unfilled this long is cancelled at the gateway (see OrderRouterConfig).
+        public var workingTimeoutMs = 5_000
         public init() {}
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             let d = Self()
             gateway = try c.value(.gateway, or: d.gateway)
             ackTimeoutMs = try c.value(.ackTimeoutMs, or: d.ackTimeoutMs)
+            workingTimeoutMs = try c.value(.workingTimeoutMs, or: d.workingTimeoutMs)
         }
     }
     public struct Redis: Codable, Sendable, Equatable {
@@ -153,6 +156,7 @@ public struct KairosConfig: Codable, Sendable, Equatable {
         guard ["sma", "buyhold"].contains(policy.kind) else { throw fail("policy.kind is sma or buyhold") }
         guard policy.fast >= 1, policy.slow > policy.fast, policy.barSeconds > 0 else { throw fail("bad policy windows") }
         guard ringCapacity >= 2, ringCapacity & (ringCapacity - 1) == 0 else { throw fail("ringCapacity must be a power of two") }
+        guard orders.ackTimeoutMs > 0, orders.workingTimeoutMs > 0 else { throw fail("orders timeouts must be > 0") }
         guard ["zmq", "udp"].contains(feed.transport) else { throw fail("feed.transport is zmq or udp") }
         guard feed.transport == "udp" || !feed.endpoints.isEmpty else { throw fail("feed.endpoints is empty") }
         guard feed.udpAddress != nil else { throw fail("feed.udp is HOST:PORT") }

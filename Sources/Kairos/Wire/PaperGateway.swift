@@ -28,7 +28,24 @@ public struct PaperGatewayConfig: Sendable {
     public var curveSecretKey: String? = nil
     /// CURVE: the SUB connects as a client of the feed with this public key and key pair.
     public var feedCurve: CurveClient? = nil
+    /// Keep the receipt times of up to this many NEW orders (`orderReceipts`), for wire-to-wire
+    /// latency measurement; 0 keeps none.
+    public var receiptCapacity = 0
     public init() {}
+}
+
+/// When a NEW order reached the gateway, with the times the order itself carries: everything a
+/// wire-to-wire measurement needs besides the publisher's send time of tick `tickSeq`.
+public struct OrderReceipt: Sendable, Equatable {
+    public var instrument: UInt16
+    /// Sequence number of the tick that triggered the order (per publisher).
+    public var tickSeq: UInt64
+    /// When the engine's ingest received that tick (the engine's clock: CLOCK_REALTIME in `kairos run`).
+    public var tickReceivedNs: Int64
+    /// When the engine's order router sent the order (CLOCK_REALTIME).
+    public var sentNs: Int64
+    /// When the gateway decoded it (CLOCK_REALTIME).
+    public var receivedNs: Int64
 }
 
 /// Counters of a `PaperGateway`, published as a snapshot by its thread.
@@ -101,6 +118,8 @@ public final class PaperGateway: @unchecked Sendable {
     private var workPeers: [kairos_zorders_identity]
     private var workDue: [Int64]
     private var workCount = 0
+    private var receipts: [OrderReceipt] = []
+    private let publishedReceipts = Mutex([OrderReceipt]())
 
     public init(config: PaperGatewayConfig) throws {
         precondition(config.capacity > 0)
@@ -126,7 +145,11 @@ public final class PaperGateway: @unchecked Sendable {
         workOrders = [Order](repeating: Order(), count: config.capacity)
         workPeers = [kairos_zorders_identity](repeating: kairos_zorders_identity(), count: config.capacity)
         workDue = [Int64](repeating: 0, count: config.capacity)
+        receipts.reserveCapacity(config.receiptCapacity)
     }
+
+    /// Receipts of the first `receiptCapacity` NEW orders; complete once the loop has stopped.
+    public var orderReceipts: [OrderReceipt] { publishedReceipts.withLock { $0 } }
 
     deinit { kairos_zorders_gateway_close(gw) }
 
@@ -172,6 +195,7 @@ public final class PaperGateway: @unchecked Sendable {
             }
         }
         fillLog?.sync()
+        if config.receiptCapacity > 0 { publishedReceipts.withLock { $0 = receipts } }
         // Working orders die with the gateway: tell their engines (CANCELLED), so no engine keeps
         // waiting for a fill that will never come. Best effort: the ROUTER lingers 200 ms on close.
         let now = WallClock().now()
@@ -247,6 +271,11 @@ public final class PaperGateway: @unchecked Sendable {
             return
         }
         stats.ordersReceived &+= 1
+        if receipts.count < config.receiptCapacity {
+            receipts.append(OrderReceipt(
+                instrument: o.instrument, tickSeq: o.tick_seq, tickReceivedNs: o.ts_tick_recv_ns, sentNs: o.ts_decision_ns,
+                receivedNs: now))
+        }
         let limit = o.type == UInt8(KAIROS_ORDER_LIMIT.rawValue)
         guard o.quantity.isFinite, o.quantity > 0, Int(o.instrument) < InstrumentID.max,
             !limit || (o.limit_price.isFinite && o.limit_price > 0)

@@ -126,6 +126,12 @@ public final class TickPublisher: @unchecked Sendable {
     /// sequence number was used; call again to retry).
     /// - Precondition: `tick.instrument < symbols.count`.
     public func publish(_ tick: Tick, timeoutMilliseconds: Int = 100) throws -> Bool {
+        try publish(tick, sendTimeNs: kairos_zfeed_now_ns(), timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    /// `publish` with the send time to stamp (CLOCK_REALTIME ns) given by the caller, who can then
+    /// keep it (wire-to-wire measurement). The tick's sequence number will be `sent + 1`.
+    public func publish(_ tick: Tick, sendTimeNs: Int64, timeoutMilliseconds: Int = 100) throws -> Bool {
         let i = Int(tick.instrument)
         precondition(i < symbols.count, "instrument \(i) has no symbol")
         var t = tick
@@ -133,7 +139,7 @@ public final class TickPublisher: @unchecked Sendable {
         t.seq = sent &+ 1
         let topic = topics + topicOffsets[i]
         let len = topicOffsets[i + 1] - topicOffsets[i]
-        let rc = kairos_zfeed_pub_send_tick(pub, topic, len, &t, kairos_zfeed_now_ns(), Int32(timeoutMilliseconds))
+        let rc = kairos_zfeed_pub_send_tick(pub, topic, len, &t, sendTimeNs, Int32(timeoutMilliseconds))
         switch rc {
         case 0:
             sent = t.seq

@@ -1,9 +1,8 @@
 import Foundation
-import Kairos
 
 /// Number formatting for terminal output (no locale surprises).
-enum Fmt {
-    static func int<T: BinaryInteger>(_ v: T) -> String {
+public enum Fmt {
+    public static func int<T: BinaryInteger>(_ v: T) -> String {
         let s = String(v.magnitude)
         var out = ""
         for (k, ch) in s.enumerated() {
@@ -12,21 +11,21 @@ enum Fmt {
         }
         return (v < 0 ? "-" : "") + out
     }
-    static func money(_ v: Double, sign: Bool = false) -> String {
+    public static func money(_ v: Double, sign: Bool = false) -> String {
         guard v.isFinite else { return "\(v)" }
         let cents = Int64((abs(v) * 100).rounded())
         let s = int(cents / 100) + "." + String(format: "%02d", Int(cents % 100))
         return (v < 0 ? "-" : (sign ? "+" : "")) + s
     }
-    static func fixed(_ v: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", v) }
-    static func pct(_ v: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f%%", v * 100) }
-    static func ns(_ v: Int64) -> String {
+    public static func fixed(_ v: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", v) }
+    public static func pct(_ v: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f%%", v * 100) }
+    public static func ns(_ v: Int64) -> String {
         if v < 1_000 { return "\(v) ns" }
         if v < 1_000_000 { return String(format: "%.2f µs", Double(v) / 1e3) }
         if v < 1_000_000_000 { return String(format: "%.2f ms", Double(v) / 1e6) }
         return String(format: "%.2f s", Double(v) / 1e9)
     }
-    static func pad(_ s: String, _ w: Int, right: Bool = true) -> String {
+    public static func pad(_ s: String, _ w: Int, right: Bool = true) -> String {
         s.count >= w ? s : (right ? String(repeating: " ", count: w - s.count) + s : s + String(repeating: " ", count: w - s.count))
     }
 }
