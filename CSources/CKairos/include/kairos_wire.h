@@ -23,7 +23,7 @@
  * Order (KAIROS_WIRE_ORDER_SIZE = 64 bytes):
  *   8   8    client_order_id
  *   16  8    ts_send_ns     i64, engine send time
- *   24  8    ts_tick_ns     i64, ts_send_ns of the tick that triggered it (wire-to-wire)
+ *   24  8    ts_tick_ns     i64, engine receive time (ts_recv_ns) of the triggering tick
  *   32  8    quantity       f64 > 0
  *   40  8    limit_price    f64 (reference price for market orders)
  *   48  1    side           kairos_side
