@@ -1,4 +1,5 @@
 /* System library facts. The only file in this commit that includes the CKairosSystem headers. */
+#include <sys/prctl.h>
 #include "kairos_sys.h"
 #include <stdio.h>
 #include <zmq.h>
@@ -23,3 +24,5 @@ int kairos_sys_io_uring_available(int *err_out) {
     io_uring_queue_exit(&ring);
     return 1;
 }
+
+int kairos_sys_set_timer_slack_ns(unsigned long ns) { return prctl(PR_SET_TIMERSLACK, ns, 0, 0, 0) == 0 ? 0 : -1; }

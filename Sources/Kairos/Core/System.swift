@@ -1,6 +1,7 @@
 // The one place the Swift layer touches the OS directly (threads, sleeping, the stop flag).
 // Invariants: nothing here is called per tick on the decision path; sleeping is only used by idle
 // loops; threads are joined before the objects they use are released.
+import CKairos
 import Foundation
 import Synchronization
 #if canImport(Glibc)
@@ -36,6 +37,9 @@ public final class WorkerThread: @unchecked Sendable {
     public init(name: String, _ body: @escaping @Sendable () -> Void) {
         let done = self.done
         thread = Thread {
+            // Kairos's worker threads poll and sleep in microseconds; the default 50 µs timer slack
+            // would make each short sleep ~70 µs of latency (kairos_sys.h).
+            _ = kairos_sys_set_timer_slack_ns(1_000)
             body()
             done.signal()
         }
