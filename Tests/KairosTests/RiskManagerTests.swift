@@ -60,4 +60,27 @@ import Testing
         kill.release()
         #expect(r.check(sell(1), exposure: 10, grossNotional: 1_000, lastPrice: 100, now: 0) == nil)
     }
+
+    @Test func consecutiveOrderTimeoutsBlockNewRiskUntilTheGatewayAnswers() {
+        var r = RiskManager(limits: limits)
+        r.maxConsecutiveOrderTimeouts = 3
+        r.gatewayCooldownNs = 1_000_000_000
+        r.recordOrderTimeout(now: 10)
+        r.recordOrderTimeout(now: 20)
+        #expect(r.check(buy(1), exposure: 0, grossNotional: 0, lastPrice: 100, now: 30) == nil)  // two: still open
+        r.recordOrderTimeout(now: 40)
+        #expect(r.gatewayBlocked(now: 50))
+        #expect(r.check(buy(1), exposure: 1, grossNotional: 100, lastPrice: 100, now: 50) == .gatewayUnresponsive)
+        #expect(r.check(sell(1), exposure: 1, grossNotional: 100, lastPrice: 100, now: 50) == nil)  // reducing passes
+        #expect(r.count(.gatewayUnresponsive) == 1)
+        // After the cool-down one order may probe the gateway...
+        #expect(r.check(buy(1), exposure: 0, grossNotional: 0, lastPrice: 100, now: 40 + 1_000_000_000) == nil)
+        // ...and if it times out too, the breaker opens again from then.
+        r.recordOrderTimeout(now: 2_000_000_000)
+        #expect(r.check(buy(1), exposure: 0, grossNotional: 0, lastPrice: 100, now: 2_000_000_001) == .gatewayUnresponsive)
+        // Any answer from the gateway closes it.
+        r.recordGatewayAnswer()
+        #expect(!r.gatewayBlocked(now: 2_000_000_002))
+        #expect(r.check(buy(1), exposure: 0, grossNotional: 0, lastPrice: 100, now: 2_000_000_002) == nil)
+    }
 }

@@ -255,6 +255,12 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
             }
             return
         }
+        let synthesizedTimeout = r.kind == UInt8(KAIROS_EXEC_REJECT.rawValue) && r.reason == UInt32(KAIROS_ZORDERS_REASON_TIMEOUT)
+        if synthesizedTimeout {
+            risk.recordOrderTimeout(now: clock.now())
+        } else if r.reason != UInt32(KAIROS_ZORDERS_REASON_SEND_FAILED) {
+            risk.recordGatewayAnswer()
+        }
         switch kairos_exec_kind(rawValue: UInt32(r.kind)) {
         case KAIROS_EXEC_ACK:
             counters.acks &+= 1

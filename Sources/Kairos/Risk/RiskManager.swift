@@ -48,6 +48,8 @@ public enum RiskRejection: Int, CaseIterable, Sendable, CustomStringConvertible 
     case priceBand
     case throttle
     case staleFeed
+    /// Several orders in a row timed out at the order router: the gateway is presumed down.
+    case gatewayUnresponsive
 
     public var description: String {
         switch self {
@@ -60,6 +62,7 @@ public enum RiskRejection: Int, CaseIterable, Sendable, CustomStringConvertible 
         case .priceBand: "price_band"
         case .throttle: "throttle"
         case .staleFeed: "stale_feed"
+        case .gatewayUnresponsive: "gateway_unresponsive"
         }
     }
 }
@@ -106,6 +109,10 @@ public final class KillSwitch: Sendable {
 ///   an order is refused when the oldest of them is less than one second old (an exact sliding
 ///   window, O(1)).
 /// - Every refusal is counted by reason (`rejections`).
+/// - Gateway health: `maxConsecutiveOrderTimeouts` router timeouts in a row (no gateway answer in
+///   between) open a half-open breaker: new risk is refused (`gatewayUnresponsive`) for
+///   `gatewayCooldownNs` after the last timeout; then one order may probe the gateway, and any
+///   answer from it (`recordGatewayAnswer`) closes the breaker. Reducing orders always pass.
 public struct RiskManager: Sendable {
     public var limits: RiskLimits
     public let killSwitch: KillSwitch
@@ -115,6 +122,26 @@ public struct RiskManager: Sendable {
     @usableFromInline var sendCursor = 0
     @usableFromInline var rejections: [UInt64]
     public private(set) var approved: UInt64 = 0
+    /// Router timeouts in a row that open the gateway breaker.
+    public var maxConsecutiveOrderTimeouts = 3
+    /// How long new risk stays refused after the last of those timeouts.
+    public var gatewayCooldownNs: Int64 = 5_000_000_000
+    public private(set) var consecutiveOrderTimeouts = 0
+    public private(set) var lastOrderTimeoutAt: Int64 = .min
+
+    /// True while new risk is refused for an unresponsive gateway.
+    public func gatewayBlocked(now: Int64) -> Bool {
+        consecutiveOrderTimeouts >= maxConsecutiveOrderTimeouts && now &- lastOrderTimeoutAt < gatewayCooldownNs
+    }
+
+    /// The order router timed out an order (no answer from the gateway).
+    public mutating func recordOrderTimeout(now: Int64) {
+        consecutiveOrderTimeouts &+= 1
+        lastOrderTimeoutAt = now
+    }
+
+    /// The gateway answered something (ACK, FILL, its own REJECT, CANCELLED): it is alive.
+    public mutating func recordGatewayAnswer() { consecutiveOrderTimeouts = 0 }
 
     public init(limits: RiskLimits, killSwitch: KillSwitch = KillSwitch()) {
         self.limits = limits
@@ -158,6 +185,7 @@ public struct RiskManager: Sendable {
         let reducing = abs(after) < abs(exposure) && (after == 0 || (after > 0) == (exposure > 0))
         if breakerTripped && !reducing { return .circuitBreaker }
         if instrumentHalted && !reducing { return .staleFeed }
+        if !reducing && gatewayBlocked(now: now) { return .gatewayUnresponsive }
         if o.quantity * o.price > limits.maxOrderNotional { return .orderSize }
         if !reducing {
             if abs(after) * o.price > limits.maxPositionNotional { return .positionLimit }
