@@ -43,6 +43,8 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Bar length in seconds of market time for the SMA(10/30) baseline.") var barSeconds: Double = 1
     @Option(help: "Live view refresh period in seconds.") var refresh: Double = 0.5
     @Flag(help: "No live view; print only the final summary.") var quiet = false
+    @Flag(help: "Run the three live processes' parts in this process over real ZeroMQ on loopback (feed publisher → kairos run → paper gateway) and report wire-to-wire latency.")
+    var wire = false
 
     func validate() throws {
         guard (1...InstrumentID.max).contains(instruments) else {
@@ -55,6 +57,7 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if wire { return try await runWire() }
         var o = DemoOptions()
         o.instruments = instruments
         o.duration = duration
@@ -221,5 +224,31 @@ enum Summary {
         l.append("")
         l.append(contentsOf: positionTable(s, regimes: m.regimes))
         return l.joined(separator: "\n")
+    }
+}
+
+extension DemoCommand {
+    /// `kairos demo --wire`: the synthetic feed published over ZeroMQ, the engine as `kairos run`
+    /// builds it, and the paper gateway, each on its own threads in this process over TCP loopback.
+    func runWire() async throws {
+        let rate = self.rate > 0 ? self.rate : 100_000
+        let count = ticks ?? Int(rate * duration)
+        var logger = Logger(label: "kairos.demo.wire")
+        logger.logLevel = .warning
+        let stop = StopFlag()
+        let signals = SignalHandlers([SIGINT, SIGTERM]) { stop.set() }
+        defer { signals.cancel() }
+        print("demo --wire: \(instruments) instruments, \(Fmt.int(count)) ticks at \(Fmt.int(Int(rate)))/s: publisher (XPUB) → engine (SUB … DEALER) → paper gateway (ROUTER), tcp://127.0.0.1")
+        let started = MonotonicClock.nanoseconds()
+        let result = try await WireBenchmark.run(
+            rate: rate, ticks: count, instruments: instruments, barSeconds: barSeconds, fast: 10, slow: 30, logger: logger,
+            stop: stop
+        ) { app, gateway in
+            guard !quiet, let s = app.engine.monitor.snapshot else { return }
+            let g = gateway.statistics
+            let t = Double(MonotonicClock.nanoseconds() - started) / 1e9
+            print("  \(Fmt.fixed(t, 1)) s  ticks \(Fmt.int(s.counters.ticksAccepted))  decision p99 \(Fmt.ns(s.decisionLatency.p99))  orders \(Fmt.int(s.counters.ordersSent))  gateway fills \(Fmt.int(Int(g.fills)))  equity \(Fmt.money(s.equity))  PnL \(Fmt.money(s.pnl, sign: true))")
+        }
+        print(result.table)
     }
 }

@@ -56,7 +56,8 @@ public enum WireBenchmark {
     /// with the order throttle lifted (it would otherwise cap orders at 500/s).
     public static func run(
         rate: Double, ticks: Int, instruments: Int = 4, barSeconds: Double = 0.005, fast: Int = 3, slow: Int = 8,
-        redis: KairosConfig.Redis? = nil, logger: Logger
+        redis: KairosConfig.Redis? = nil, logger: Logger, stop: StopFlag = StopFlag(),
+        progress: ((KairosApplication, PaperGateway) -> Void)? = nil
     ) async throws -> WireBenchmarkResult {
         precondition(ticks > 0 && instruments > 0)
         let symbols = (0..<instruments).map { "SYN\($0)" }
@@ -101,14 +102,22 @@ public enum WireBenchmark {
         var pacer = RateLimiter(rate: rate)
         var tick = Tick()
         let t0 = MonotonicClock.nanoseconds()
-        while source.nextTick(into: &tick) {
+        var nextProgress = t0 + 1_000_000_000
+        var published = 0
+        while !stop.isSet, source.nextTick(into: &tick) {
             pacer.waitTurn()
+            published += 1
+            if progress != nil && published & 1023 == 0 && MonotonicClock.nanoseconds() >= nextProgress {
+                progress?(app, gateway)
+                nextProgress += 1_000_000_000
+            }
             let seq = Int(publisher.sent) + 1
             let now = WallClock().now()
             sendTimes[seq] = now
             while try !publisher.publish(tick, sendTimeNs: now) {}
         }
         let elapsed = Double(MonotonicClock.nanoseconds() - t0) / 1e9
+        let ticks = Int(publisher.sent)
 
         // Drain: every tick seen and every order answered (or 10 s).
         let deadline = MonotonicClock.nanoseconds() + 10_000_000_000
@@ -134,6 +143,7 @@ public enum WireBenchmark {
         }
         let snap = app.engine.monitor.snapshot
         let zs = app.ingest.zmq?.stats
+        progress?(app, gateway)
         return WireBenchmarkResult(
             rate: rate, ticksPublished: ticks, achievedRate: Double(ticks) / elapsed,
             ticksAccepted: snap?.counters.ticksAccepted ?? 0, ingestRefused: zs?.refused ?? 0,
