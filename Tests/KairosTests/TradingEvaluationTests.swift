@@ -119,3 +119,38 @@ import Testing
         #expect(md.contains("Specialisation goals"))
     }
 }
+
+@Suite struct TradingEvaluationSP500Tests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let path = root.appendingPathComponent("../shared/data/sp500.csv").standardized.path
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: path), "../shared/data/sp500.csv is absent"))
+    func heldOutStretchOnSP500() throws {
+        let ds = try TradingDataset.csv(path: Self.path)
+        let from = try #require(OHLCVCSV.parseTimestamp("2013-01-01"))
+        let to = try #require(OHLCVCSV.parseTimestamp("2019-01-01"))
+        let r = ds.range(from: from, to: to)
+        #expect(r.count > 1_400 && r.count < 1_600)  // six years of trading days
+        #expect(ds.periodsPerYear == 252)
+        // Training never sees the held-out stretch: an environment over the bars before it.
+        var env = TradingEnvironment(dataset: ds, config: .training(.balanced), count: 4, range: 0..<r.lowerBound)
+        var buf = VectorStepBuffers(count: 4, observationSize: env.observationSize)
+        env.reset(seed: 1, into: &buf)
+        for _ in 0..<1_000 {
+            env.step(actions: [0, 1, 2, 2], into: &buf)
+            for i in 0..<4 { #expect(env.currentBar(of: i) < r.lowerBound) }
+        }
+        // Unlabelled real data: one segment; always-long equals buy-and-hold there too.
+        let costs = TradingCosts()
+        let longRun = TradingEvaluation.run(
+            ClosureTradingPolicy { _ in 2 }, agent: .balanced, dataset: ds, range: r, costs: costs)
+        let report = TradingEvaluationReport(
+            title: "S&P 500 2013-2018", agents: [(.balanced, longRun)], dataset: ds, range: r, costs: costs)
+        #expect(report.segments.count == 1)
+        #expect(longRun.netReturns == report.buyAndHold.netReturns)
+        let closed = (1 - costs.rate) * ds.closes[r.upperBound - 1] / ds.closes[r.lowerBound]
+        #expect(abs(longRun.finalEquity - closed) < 1e-12)
+        print(report.markdown())
+    }
+}

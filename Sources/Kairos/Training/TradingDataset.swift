@@ -55,6 +55,23 @@ public struct TradingDataset: Sendable {
         return try TradingDataset(bars: table.bars, regimes: table.regimes, featureConfig: featureConfig)
     }
 
+    /// The bars with `from <= timestamp < to` (ns since the epoch; nil = unbounded), as an index
+    /// range (bars are in time order). Held-out stretches: e.g. 2013-01-01 ..< 2019-01-01.
+    /// O(log T).
+    public func range(from: Int64? = nil, to: Int64? = nil) -> Range<Int> {
+        func firstIndex(atOrAfter ts: Int64) -> Int {
+            var lo = 0, hi = bars.count
+            while lo < hi {
+                let mid = (lo + hi) >> 1
+                if bars[mid].timestamp < ts { lo = mid + 1 } else { hi = mid }
+            }
+            return lo
+        }
+        let a = from.map(firstIndex(atOrAfter:)) ?? 0
+        let b = to.map(firstIndex(atOrAfter:)) ?? bars.count
+        return a..<max(a, b)
+    }
+
     /// The market row of bar t.
     @inlinable
     public func marketRow(_ t: Int) -> ArraySlice<Float> {
