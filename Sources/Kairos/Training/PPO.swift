@@ -159,6 +159,28 @@ struct PPOLoss {
     }
 }
 
+/// GAE(λ) (Schulman et al. 2016) over a time-major rollout (sample `t * environments + i`):
+/// `δ_t = r_t + γ V_{t+1} (1 - done_t) - V_t`, `A_t = δ_t + γ λ (1 - done_t) A_{t+1}`,
+/// `R_t = A_t + V_t`, with `V_{T} = lastValues`. `done_t` ends the recursion whether the episode
+/// terminated or was truncated: a truncated step's reward must already include `γ V(s_final)`.
+/// O(steps × environments), no allocation.
+func generalizedAdvantages(rewards: UnsafePointer<Float>, values: UnsafePointer<Float>, dones: UnsafePointer<Bool>,
+                           lastValues: UnsafePointer<Float>, environments nEnv: Int, steps nSteps: Int, gamma: Float,
+                           lambda: Float, advantages: UnsafeMutablePointer<Float>, returns: UnsafeMutablePointer<Float>) {
+    for i in 0..<nEnv {
+        var gae: Float = 0
+        for t in stride(from: nSteps - 1, through: 0, by: -1) {
+            let k = t * nEnv + i
+            let nextValue = t == nSteps - 1 ? lastValues[i] : values[k + nEnv]
+            let notDone: Float = dones[k] ? 0 : 1
+            let delta = rewards[k] + gamma * nextValue * notDone - values[k]
+            gae = delta + gamma * lambda * notDone * gae
+            advantages[k] = gae
+            returns[k] = gae + values[k]
+        }
+    }
+}
+
 /// The PPO learner over one `VectorEnvironment`.
 ///
 /// ## Implementation Notes
@@ -384,20 +406,9 @@ public final class PPOTrainer<Env: VectorEnvironment> {
         // Values of the observations after the last step, for the final bootstrap.
         buffers.observations.withUnsafeBufferPointer { raw in prepare(raw.baseAddress!, into: mbObs, rows: nEnv) }
         lastValues.update(from: critic.forward(mbObs, count: nEnv), count: nEnv)
-        // GAE(λ), backwards in time per environment.
-        let lambda = Float(config.gaeLambda)
-        for i in 0..<nEnv {
-            var gae: Float = 0
-            for t in stride(from: nSteps - 1, through: 0, by: -1) {
-                let k = t * nEnv + i
-                let nextValue = t == nSteps - 1 ? lastValues[i] : valueBuf[k + nEnv]
-                let notDone: Float = doneBuf[k] ? 0 : 1
-                let delta = rewardBuf[k] + gamma * nextValue * notDone - valueBuf[k]
-                gae = delta + gamma * lambda * notDone * gae
-                advBuf[k] = gae
-                retBuf[k] = gae + valueBuf[k]
-            }
-        }
+        generalizedAdvantages(rewards: rewardBuf, values: valueBuf, dones: doneBuf, lastValues: lastValues,
+                              environments: nEnv, steps: nSteps, gamma: gamma, lambda: Float(config.gaeLambda),
+                              advantages: advBuf, returns: retBuf)
     }
 
     /// Minibatch epochs over the collected rollout. Returns averaged statistics.
