@@ -14,4 +14,5 @@
 #include "kairos_ingest.h"
 #include "kairos_redis.h"
 #include "kairos_zmq_orders.h"
+#include "kairos_train.h"
 #endif
