@@ -79,6 +79,13 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
+            name: "TrainingBenchmarks",
+            dependencies: suiteDependencies,
+            path: "Training",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
             name: "RegimeBenchmarks",
             dependencies: suiteDependencies,
             path: "Regime",

@@ -264,6 +264,17 @@ public final class AdamOptimizer {
 public func globalNormClipScale(_ grads: [(UnsafePointer<Float>, Int)], maxNorm: Double) -> (norm: Double, scale: Float) {
     var s = 0.0
     for (g, n) in grads { s += kairos_train_sum_squares(g, UInt32(n)) }
+    return clipScale(sumOfSquares: s, maxNorm: maxNorm)
+}
+
+/// The same for two networks' gradients (no array: the per-minibatch path allocates nothing).
+public func globalNormClipScale(_ a: DenseNetwork, _ b: DenseNetwork, maxNorm: Double) -> (norm: Double, scale: Float) {
+    let s = kairos_train_sum_squares(a.gradients, UInt32(a.parameterCount))
+        + kairos_train_sum_squares(b.gradients, UInt32(b.parameterCount))
+    return clipScale(sumOfSquares: s, maxNorm: maxNorm)
+}
+
+private func clipScale(sumOfSquares s: Double, maxNorm: Double) -> (norm: Double, scale: Float) {
     let norm = s.squareRoot()
     guard maxNorm > 0, norm > maxNorm else { return (norm, 1) }
     return (norm, Float(maxNorm / (norm + 1e-6)))

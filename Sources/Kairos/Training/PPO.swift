@@ -453,10 +453,7 @@ public final class PPOTrainer<Env: VectorEnvironment> {
                     advantages: mbAdv, returns: mbRet, oldValues: mbVal, count: m, clipRange: clipRange,
                     valueClipRange: config.valueClipRange, entropyCoefficient: config.entropyCoefficient,
                     valueCoefficient: config.valueCoefficient, dLogits: dLogits, dValues: dValues)
-                let (norm, scale) = globalNormClipScale(
-                    [(UnsafePointer(actor.gradients), actor.parameterCount),
-                     (UnsafePointer(critic.gradients), critic.parameterCount)],
-                    maxNorm: config.maxGradNorm)
+                let (norm, scale) = globalNormClipScale(actor, critic, maxNorm: config.maxGradNorm)
                 actorAdam.step(parameters: actor.parameters, gradients: actor.gradients, learningRate: learningRate,
                                gradScale: scale)
                 criticAdam.step(parameters: critic.parameters, gradients: critic.gradients, learningRate: learningRate,

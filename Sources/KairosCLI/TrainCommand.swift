@@ -1,0 +1,180 @@
+import ArgumentParser
+import Foundation
+import Kairos
+
+/// `kairos train`: trains a PPO agent, shows one progress line, writes a training log (CSV) and
+/// the model (safetensors).
+///
+/// Structure: every run is a `TrainingJob` built by `TrainCommand.jobs()` from the options.
+/// Today the only environment is CartPole (the learner's known-result check). The trading
+/// agents slot in here: add `--agent conservative|aggressive|balanced|contrarian|all`,
+/// `--data X.csv` / `--synthetic` options, a `case "trading"` in `jobs()` that returns one job per
+/// agent (each owning its own `PPOTrainer` over the trading `VectorEnvironment`), and run the
+/// jobs on separate threads; `TrainingJob`, the log writer and the progress line are shared.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a PPO agent (today: CartPole-v1, the learner's known-result check).",
+        discussion: """
+            PPO in Swift with the C training kernels (docs/training.md). Prints one progress line \
+            (steps/s, mean return of the last 100 episodes, losses, approximate KL), writes a \
+            training log CSV and the policy as safetensors, then evaluates the greedy policy.
+
+            Examples:
+              kairos train --env cartpole --steps 200000 --seed 1 --out models/
+              kairos train --env cartpole --steps 200000 --epochs 4     # throughput-oriented
+            """)
+
+    @Option(help: "Environment: cartpole.") var env = "cartpole"
+    @Option(help: "Environment steps to train for (all environments together).") var steps = 200_000
+    @Option(help: "Seed of everything (initialisation, environments, sampling, shuffling).") var seed: UInt64 = 1
+    @Option(help: "Directory for the model (<env>.safetensors) and the log (<env>-seed<seed>.log.csv).")
+    var out = "models"
+    @Option(help: "PPOConfig as JSON (all fields); defaults are docs/training.md's.") var config: String?
+    @Option(help: "Override: parallel environments.") var envs: Int?
+    @Option(help: "Override: steps per environment per rollout.") var rolloutSteps: Int?
+    @Option(help: "Override: minibatch size.") var minibatch: Int?
+    @Option(help: "Override: epochs per rollout.") var epochs: Int?
+    @Option(help: "Greedy evaluation episodes after training (0: none).") var evalEpisodes = 100
+    @Option(help: "Kernel path: auto (AVX2+FMA when available) or scalar.") var kernels = "auto"
+    @Flag(help: "No progress line.") var quiet = false
+
+    func run() throws {
+        var cfg = PPOConfig()
+        if let config {
+            cfg = try JSONDecoder().decode(PPOConfig.self, from: Data(contentsOf: URL(fileURLWithPath: config)))
+        }
+        if let envs { cfg.numEnvironments = envs }
+        if let rolloutSteps { cfg.stepsPerRollout = rolloutSteps }
+        if let minibatch { cfg.minibatchSize = minibatch }
+        if let epochs { cfg.epochs = epochs }
+        guard cfg.numEnvironments >= 1, cfg.stepsPerRollout >= 1, cfg.minibatchSize >= 1, cfg.epochs >= 1 else {
+            throw ValidationError("envs, rollout-steps, minibatch and epochs must be >= 1")
+        }
+        guard steps >= 1 else { throw ValidationError("--steps must be >= 1") }
+        let path: MLP.Path
+        switch kernels {
+        case "auto": path = .auto
+        case "scalar": path = .scalar
+        default: throw ValidationError("--kernels is auto or scalar")
+        }
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        for var job in try jobs(config: cfg, path: path) {
+            try job.run(steps: steps, outDirectory: out, evalEpisodes: evalEpisodes, quiet: quiet)
+        }
+    }
+
+    /// The jobs the options ask for (the seam for trading agents: see the type's notes).
+    func jobs(config: PPOConfig, path: MLP.Path) throws -> [any TrainingJob] {
+        switch env {
+        case "cartpole":
+            return [CartPoleJob(config: config, seed: seed, path: path)]
+        default:
+            throw ValidationError("unknown --env \(env) (available: cartpole)")
+        }
+    }
+}
+
+/// One agent's training run.
+protocol TrainingJob {
+    /// File-name stem and display name, e.g. "cartpole" or "conservative".
+    var name: String { get }
+    mutating func run(steps: Int, outDirectory: String, evalEpisodes: Int, quiet: Bool) throws
+}
+
+/// Training log: one CSV row per PPO update.
+final class TrainingLog {
+    static let header =
+        "update,steps,steps_per_s,mean_return_100,mean_length_100,episodes,policy_loss,value_loss,entropy,approx_kl,clip_fraction,learning_rate,grad_norm,elapsed_s\n"
+    private let handle: FileHandle
+
+    init(path: String) throws {
+        FileManager.default.createFile(atPath: path, contents: Data(Self.header.utf8))
+        guard let h = FileHandle(forWritingAtPath: path) else { throw ValidationError("cannot write \(path)") }
+        handle = h
+        handle.seekToEndOfFile()
+    }
+
+    deinit { try? handle.close() }
+
+    func append(_ p: PPOProgress) {
+        let row = String(format: "%d,%d,%.1f,%.3f,%.3f,%d,%.6g,%.6g,%.6g,%.6g,%.4f,%.6g,%.6g,%.3f\n", p.update, p.steps,
+                         p.stepsPerSecond, p.meanEpisodeReturn, p.meanEpisodeLength, p.episodes, p.policyLoss, p.valueLoss,
+                         p.entropy, p.approxKL, p.clipFraction, p.learningRate, p.gradientNorm, p.elapsedSeconds)
+        handle.write(Data(row.utf8))
+    }
+}
+
+/// The one-line progress display (rewritten in place with a carriage return, at most 5 times a second).
+struct ProgressLine {
+    let name: String
+    var lastDraw: Int64 = 0
+
+    mutating func draw(_ p: PPOProgress, force: Bool = false) {
+        let now = MonotonicClock.nanoseconds()
+        guard force || now - lastDraw > 200_000_000 else { return }
+        lastDraw = now
+        let pct = 100 * Double(p.update) / Double(max(p.updates, 1))
+        let line = String(format: "\r%@ %5.1f%% %8d steps %8.0f steps/s  return %6.1f  pi %+.4f  v %.4f  H %.3f  kl %.5f ",
+                          name as NSString, pct, p.steps, p.stepsPerSecond, p.meanEpisodeReturn, p.policyLoss, p.valueLoss,
+                          p.entropy, p.approxKL)
+        FileHandle.standardOutput.write(Data(line.utf8))
+    }
+}
+
+/// CartPole-v1: the learner's known-result check (mean return >= 475 over 100 episodes).
+struct CartPoleJob: TrainingJob {
+    let config: PPOConfig
+    let seed: UInt64
+    let path: MLP.Path
+    var name: String { "cartpole" }
+
+    /// The CartPole-v1 "solved" threshold.
+    static let solvedReturn = 475.0
+
+    mutating func run(steps: Int, outDirectory: String, evalEpisodes: Int, quiet: Bool) throws {
+        let trainer = PPOTrainer(environment: CartPoleVectorEnvironment(count: config.numEnvironments), config: config,
+                                 seed: seed, path: path)
+        let logPath = (outDirectory as NSString).appendingPathComponent("\(name)-seed\(seed).log.csv")
+        let log = try TrainingLog(path: logPath)
+        var line = ProgressLine(name: name)
+        var solvedAt: Int? = nil
+        var bestMean = -Double.infinity
+        let last = trainer.train(totalSteps: steps) { p in
+            log.append(p)
+            if !quiet { line.draw(p) }
+            if p.episodes >= 100 {
+                bestMean = max(bestMean, p.meanEpisodeReturn)
+                if solvedAt == nil && p.meanEpisodeReturn >= Self.solvedReturn { solvedAt = p.steps }
+            }
+            return true
+        }
+        if !quiet {
+            line.draw(last, force: true)
+            print("")
+        }
+        print(String(format: "cartpole seed %llu: %d steps in %.1f s (%.0f steps/s, rollouts + updates, kernels %@)",
+                     seed, last.steps, last.elapsedSeconds, last.stepsPerSecond, "\(trainer.actor.path)" as NSString))
+        print(String(format: "  mean return of the last 100 training episodes: %.1f (best %.1f); episodes %d",
+                     last.meanEpisodeReturn, bestMean, last.episodes))
+        if let solvedAt {
+            print("  solved (mean of 100 >= \(Int(Self.solvedReturn))) at \(solvedAt) steps")
+        } else {
+            print("  NOT solved: the mean of 100 training episodes never reached \(Int(Self.solvedReturn))")
+        }
+        if evalEpisodes > 0 {
+            var env = CartPoleVectorEnvironment(count: 1)
+            let returns = trainer.evaluate(on: &env, episodes: evalEpisodes, seed: seed &+ 1_000_003)
+            let mean = returns.reduce(0, +) / Double(returns.count)
+            print(String(format: "  greedy evaluation over %d fresh episodes: mean return %.1f (min %.0f)", returns.count,
+                         mean, returns.min() ?? 0))
+        }
+        let meta = AgentModelMetadata(
+            agentKind: name, features: ["cart_position", "cart_velocity", "pole_angle", "pole_angular_velocity"],
+            trainingDataHash: AgentModel.dataHash(Array("gymnasium/CartPole-v1".utf8)), seed: seed,
+            extra: ["steps": String(last.steps), "mean_return_100": String(format: "%.2f", last.meanEpisodeReturn)])
+        let modelPath = (outDirectory as NSString).appendingPathComponent("\(name).safetensors")
+        try AgentModel.make(trainer: trainer, metadata: meta).write(to: URL(fileURLWithPath: modelPath))
+        print("  wrote \(modelPath) and \(logPath)")
+    }
+}
