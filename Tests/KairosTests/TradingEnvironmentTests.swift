@@ -56,6 +56,33 @@ import Testing
         }
     }
 
+    /// The environment's rewards are the reward formulas of its agent over its own accounting,
+    /// times the training scale (a shadow reward state per environment, reset with the episode).
+    @Test(arguments: AgentKind.allCases)
+    func rewardsAreTheAgentsFormulaTimesTheScale(agent: AgentKind) {
+        let cfg = TradingEnvironmentConfig.training(agent, episodeLength: 25)
+        #expect(cfg.reward.scale == (agent == .balanced ? 1 : 100))
+        let n = 3
+        var env = TradingEnvironment(dataset: Self.dataset, config: cfg, count: n)
+        var buf = VectorStepBuffers(count: n, observationSize: env.observationSize)
+        env.reset(seed: 8, into: &buf)
+        var shadow = [TradingRewardState](repeating: TradingRewardState(config: cfg.reward), count: n)
+        var g = Xoshiro256StarStar(seed: 9)
+        for _ in 0..<200 {
+            let actions = Self.randomActions(&g, n)
+            let bars = (0..<n).map { env.currentBar(of: $0) }
+            env.step(actions: actions, into: &buf)
+            for i in 0..<n {
+                let p = agent.targetPosition(action: actions[i])
+                let expected = shadow[i].reward(
+                    agent.reward, config: cfg.reward, step: env.lastStep(of: i), position: p,
+                    zScore: Self.dataset.zScores[bars[i]]) * cfg.reward.scale
+                #expect(buf.rewards[i] == Float(expected))
+                if buf.truncated[i] || buf.terminated[i] { shadow[i] = TradingRewardState(config: cfg.reward) }
+            }
+        }
+    }
+
     @Test func episodesAreTruncatedAtTheWindowEndAndAutoReset() {
         let L = 40, n = 5
         var env = TradingEnvironment(dataset: Self.dataset, config: .training(.aggressive, episodeLength: L), count: n)

@@ -27,9 +27,12 @@ public struct TradingEnvironmentConfig: Sendable, Hashable, Codable {
         self.warmupBars = warmupBars
     }
 
-    /// The agent's training defaults (its regime weights, e.g. more sideways for the contrarian).
+    /// The agent's training defaults: its reward scale (`TradingRewardConfig.training`) and its
+    /// regime weights (more sideways for the contrarian); costs 1 bp + 1 bp slippage.
     public static func training(_ agent: AgentKind, episodeLength: Int = 256) -> TradingEnvironmentConfig {
-        TradingEnvironmentConfig(agent: agent, episodeLength: episodeLength, regimeWeights: agent.defaultRegimeWeights)
+        TradingEnvironmentConfig(
+            agent: agent, episodeLength: episodeLength, reward: .training(agent),
+            regimeWeights: agent.defaultRegimeWeights)
     }
 }
 

@@ -137,6 +137,16 @@ public struct TradingRewardConfig: Sendable, Hashable, Codable {
     }
 }
 
+extension TradingRewardConfig {
+    /// The training default for an agent: the coefficients above, and `scale` 100 for the
+    /// return-based rewards (per-bar returns in percent, so the reward's standard deviation is
+    /// O(1) like the differential Sharpe ratio's). A positive scale leaves the optimal policy
+    /// unchanged; it only keeps value targets and gradients in a comfortable range.
+    public static func training(_ agent: AgentKind) -> TradingRewardConfig {
+        TradingRewardConfig(scale: agent.reward == .differentialSharpe ? 1 : 100)
+    }
+}
+
 /// Per-episode state of a reward (the differential Sharpe ratio's moments; the others are
 /// stateless beyond the account). O(1), no allocation.
 public struct TradingRewardState: Sendable, Hashable {
