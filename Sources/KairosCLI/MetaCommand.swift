@@ -19,7 +19,7 @@ struct MetaCommand: ParsableCommand {
               kairos meta evaluate --seeds 20
               kairos meta explain -n 5
             """,
-        subcommands: [Simulate.self, Streams.self, Evaluate.self, Explain.self])
+        subcommands: [Simulate.self, Streams.self, Evaluate.self, Shadow.self, Explain.self])
 
     static func policyKind(_ s: String) throws -> SelectionPolicyKind {
         guard let k = SelectionPolicyKind(rawValue: s.lowercased()) else {
@@ -113,6 +113,37 @@ struct MetaCommand: ParsableCommand {
             let m = xs.reduce(0, +) / Double(xs.count)
             let sd = xs.count > 1 ? (xs.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(xs.count - 1)).squareRoot() : 0
             return String(format: "%.1f ± %.1f", m, sd)
+        }
+    }
+
+    struct Shadow: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Meta-agent over synthetic shadow returns: ensemble vs best single agent, per rule (markdown).")
+        @Option(help: "Seeds 1...N.") var seeds = 5
+        @Option(help: "Steps per run.") var steps = 20_000
+        @Option(help: "Comma-separated rules.") var policies = "hedge,ducb,swucb,thompson,dthompson,exp3ix,ucb1"
+        @Option(help: "Hysteresis (consecutive proposals).") var minDwell = 3
+        @Option(help: "Ramp length (steps).") var transitionSteps = 5
+
+        func run() throws {
+            let kinds = try policies.split(separator: ",").map { try MetaCommand.policyKind(String($0)) }
+            print("| rule | mode | ensemble Sharpe/step | best agent Sharpe/step | ensemble return | best agent return | switches | switching cost | regret vs best agent | regret vs best per regime |")
+            print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+            for k in kinds {
+                for mode in MetaOutputMode.allCases {
+                    var rows = [MetaShadowRun.Summary]()
+                    for seed in 1...seeds {
+                        let cfg = MetaAgentConfig(agentNames: MetaShadowScenario.agentNames, mode: mode,
+                                                  transitionSteps: transitionSteps, minDwell: minDwell)
+                        rows.append(try MetaShadowRun.run(policy: k, seed: UInt64(seed), steps: steps, config: cfg, keep: 0))
+                    }
+                    func avg(_ f: (MetaShadowRun.Summary) -> Double) -> Double { rows.map(f).reduce(0, +) / Double(rows.count) }
+                    print(String(format: "| %@ | %@ | %.4f | %.4f | %+.3f | %+.3f | %.0f | %.3f | %.3f | %.3f |",
+                                 k.rawValue as NSString, mode.rawValue as NSString, avg(\.ensembleSharpe), avg(\.bestAgentSharpe),
+                                 avg(\.ensembleReturn), avg { $0.agentReturns.max() ?? 0 }, avg { Double($0.switches) },
+                                 avg(\.switchingCost), avg(\.regretVsBestAgent), avg(\.regretVsBestPerRegime)))
+                }
+            }
         }
     }
 

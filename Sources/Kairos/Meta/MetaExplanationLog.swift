@@ -174,7 +174,7 @@ public enum MetaShadowRun {
             let p = scenario.step(targets: &targets, returns: &returns)
             _ = agent.decide(regime: p, targets: targets)
             agent.record(shadowReturns: returns)
-            if let e = agent.explanation() {
+            if keep > 0 || logFile != nil, let e = agent.explanation() {
                 try logFile?.offer(e)
                 kept.append(e)
                 if kept.count > 2 * keep { kept.removeFirst(kept.count - keep) }

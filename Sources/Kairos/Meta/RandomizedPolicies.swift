@@ -48,6 +48,9 @@ public struct DiscountedThompson: SelectionPolicy {
     public static let reference = "Raj & Kalyani (2017), arXiv:1707.09727"
     public static let feedback = FeedbackKind.bandit
     public var gamma: Double
+    /// dOTS (same paper): the sample is never below the posterior mean, which cuts the
+    /// exploration of arms whose decayed counts make the posterior wide.
+    public var optimistic: Bool
     public var successes: [Double]
     public var failures: [Double]
     public var lastSample: [Double]
@@ -55,16 +58,21 @@ public struct DiscountedThompson: SelectionPolicy {
     public var rng: MetaRNG
     public var armCount: Int { successes.count }
 
-    public init(armCount k: Int, seed: UInt64, gamma: Double = 0.995) {
+    public init(armCount k: Int, seed: UInt64, gamma: Double = 0.995, optimistic: Bool = false) {
         precondition(gamma > 0 && gamma <= 1)
         self.gamma = gamma
+        self.optimistic = optimistic
         successes = Array(repeating: 0, count: k)
         failures = successes
         lastSample = successes
         rng = MetaRNG(seed: seed)
     }
     public mutating func select() -> Int {
-        for i in 0..<successes.count { lastSample[i] = rng.beta(successes[i] + 1, failures[i] + 1) }
+        for i in 0..<successes.count {
+            let a = successes[i] + 1, b = failures[i] + 1
+            let x = rng.beta(a, b)
+            lastSample[i] = optimistic ? max(x, a / (a + b)) : x
+        }
         lastChoice = kairosArgmax(lastSample)
         return lastChoice
     }
