@@ -158,7 +158,7 @@ public struct MetaAgent<P: SelectionPolicy>: Codable, Sendable {
         for r in 0..<MetaPerformance.regimes { posterior[r] = p[index: r] }
         for i in 0..<k { lastTargets[i] = targets[i] }
         let regime = p.argmax
-        regimeChangedFrom = lastDecision.map(\.regime).flatMap { $0 == regime ? nil : $0 }
+        if let last = lastDecision, last.regime != regime { regimeChangedFrom = last.regime } else { regimeChangedFrom = nil }
         learnerIndex = config.perRegimeLearners ? regime.rawValue : 0
         let proposed = learners[learnerIndex].select()
 
