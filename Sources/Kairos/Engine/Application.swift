@@ -77,7 +77,7 @@ public func buildApplication(config: KairosConfig, logger: Logger, handleSignals
     let outbound = SPSCRing<Order>(capacity: 4096)
     let executions = SPSCRing<ExecutionReport>(capacity: 16_384)
     let engine = try Engine(
-        config: ec, policy: ConfiguredPolicy(config.policy, instruments: n), clock: WallClock(),
+        config: ec, policy: try ConfiguredPolicy(config.policy, instruments: n), clock: WallClock(),
         inbound: inbound, outbound: outbound, executions: executions, logger: logger)
 
     var feedCurve: CurveClient? = nil, ordersCurve: CurveClient? = nil

@@ -34,9 +34,21 @@ public struct ComponentService: Service {
 public struct ConfiguredPolicy: DecisionPolicy, Sendable {
     var sma: BarSampledPolicy<SMACrossoverPolicy>?
     var buyAndHold: BuyAndHoldPolicy?
+    var ensemble: (any DecisionPolicy & Sendable)?
 
-    public init(_ p: KairosConfig.Policy, instruments: Int) {
-        if p.kind == "buyhold" {
+    /// Throws when the ensemble's model files cannot be loaded.
+    public init(_ p: KairosConfig.Policy, instruments: Int) throws {
+        if p.kind == "ensemble" {
+            let agents = try AgentEnsemble.loadAgents(directory: p.models)
+            let regime = try GaussianHMMModel.load(path: p.regimeModelPath)
+            var c = AgentEnsembleConfig()
+            c.ticksPerBar = p.ticksPerBar
+            c.warmupBars = p.warmupBars
+            c.meta.mode = MetaOutputMode(rawValue: p.metaMode) ?? .blend
+            ensemble = try AgentEnsemble.make(
+                rule: SelectionPolicyKind(rawValue: p.meta) ?? .hedge, agents: agents, regimeModel: regime,
+                instruments: instruments, config: c)
+        } else if p.kind == "buyhold" {
             buyAndHold = BuyAndHoldPolicy(instruments: instruments)
         } else {
             sma = BarSampledPolicy(
@@ -45,9 +57,10 @@ public struct ConfiguredPolicy: DecisionPolicy, Sendable {
         }
     }
 
-    public var name: String { sma?.name ?? buyAndHold?.name ?? "none" }
+    public var name: String { sma?.name ?? buyAndHold?.name ?? ensemble?.name ?? "none" }
 
     public mutating func decide(_ context: DecisionContext) -> Double? {
+        if ensemble != nil { return ensemble!.decide(context) }
         if sma != nil { return sma!.decide(context) }
         if buyAndHold != nil { return buyAndHold!.decide(context) }
         return nil

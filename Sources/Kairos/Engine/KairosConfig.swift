@@ -15,13 +15,27 @@ import Foundation
 ///     }
 public struct KairosConfig: Codable, Sendable, Equatable {
     public struct Policy: Codable, Sendable, Equatable {
-        /// "sma" (SMA crossover on bars) or "buyhold".
+        /// "sma" (SMA crossover on bars), "buyhold", or "ensemble" (the four RL agents and the
+        /// meta-agent per regime: `models`, `regimeModel`, `meta`, `ticksPerBar`).
         public var kind = "sma"
         public var fast = 10
         public var slow = 30
         public var allowShort = false
         /// Bar length for bar-based policies, seconds of exchange time.
         public var barSeconds = 1.0
+        /// Ensemble: directory of `<kind>.safetensors` agent models.
+        public var models = "models"
+        /// Ensemble: the regime model (`kairos regimes fit` JSON); default `<models>/regime-hmm.json`.
+        public var regimeModel: String? = nil
+        /// Ensemble: the meta-agent's selection rule (`kairos meta simulate --policy` names).
+        public var meta = "hedge"
+        /// Ensemble: "blend" (weights over the agents' targets) or "select" (the lead agent's target).
+        public var metaMode = "blend"
+        /// Ensemble: ticks of one instrument per bar (1 = every tick is a bar, as in training on
+        /// the synthetic market).
+        public var ticksPerBar = 1
+        /// Ensemble: bars before the first decision.
+        public var warmupBars = 50
         public init() {}
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -31,7 +45,16 @@ public struct KairosConfig: Codable, Sendable, Equatable {
             slow = try c.value(.slow, or: d.slow)
             allowShort = try c.value(.allowShort, or: d.allowShort)
             barSeconds = try c.value(.barSeconds, or: d.barSeconds)
+            models = try c.value(.models, or: d.models)
+            regimeModel = try c.decodeIfPresent(String.self, forKey: .regimeModel)
+            meta = try c.value(.meta, or: d.meta)
+            metaMode = try c.value(.metaMode, or: d.metaMode)
+            ticksPerBar = try c.value(.ticksPerBar, or: d.ticksPerBar)
+            warmupBars = try c.value(.warmupBars, or: d.warmupBars)
         }
+
+        /// The ensemble's regime model path.
+        public var regimeModelPath: String { regimeModel ?? models + "/regime-hmm.json" }
     }
     public struct Feed: Codable, Sendable, Equatable {
         /// ZeroMQ endpoints to SUB-connect to.
@@ -153,7 +176,12 @@ public struct KairosConfig: Codable, Sendable, Equatable {
         guard !instruments.isEmpty, instruments.count <= InstrumentID.max else { throw fail("1...\(InstrumentID.max) instruments") }
         guard Set(instruments).count == instruments.count else { throw fail("instrument symbols must be unique") }
         guard capitalPerInstrument > 0 else { throw fail("capitalPerInstrument must be > 0") }
-        guard ["sma", "buyhold"].contains(policy.kind) else { throw fail("policy.kind is sma or buyhold") }
+        guard ["sma", "buyhold", "ensemble"].contains(policy.kind) else { throw fail("policy.kind is sma, buyhold or ensemble") }
+        guard SelectionPolicyKind(rawValue: policy.meta) != nil else {
+            throw fail("policy.meta is one of \(SelectionPolicyKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard MetaOutputMode(rawValue: policy.metaMode) != nil else { throw fail("policy.metaMode is blend or select") }
+        guard policy.ticksPerBar >= 1, policy.warmupBars >= 0 else { throw fail("policy.ticksPerBar >= 1, warmupBars >= 0") }
         guard policy.fast >= 1, policy.slow > policy.fast, policy.barSeconds > 0 else { throw fail("bad policy windows") }
         guard ringCapacity >= 2, ringCapacity & (ringCapacity - 1) == 0 else { throw fail("ringCapacity must be a power of two") }
         guard orders.ackTimeoutMs > 0, orders.workingTimeoutMs > 0 else { throw fail("orders timeouts must be > 0") }
@@ -169,7 +197,14 @@ public struct KairosConfig: Codable, Sendable, Equatable {
         var c = EngineConfig(
             instruments: instruments.enumerated().map { Instrument(id: InstrumentID($0.offset), symbol: $0.element) },
             capitalPerInstrument: capitalPerInstrument, features: features)
-        if let risk { c.risk = risk }
+        if let risk {
+            c.risk = risk
+        } else if policy.kind == "ensemble" {
+            // The aggressive agent targets up to 2x: position limits at 2.2x the allocation, one
+            // order up to a full flip (-2 -> +2), gross scaled alike.
+            let a = capitalPerInstrument, n = Double(instruments.count)
+            c.risk = RiskLimits(maxPositionNotional: 2.2 * a, maxOrderNotional: 4.5 * a, maxGrossNotional: 2.2 * a * n)
+        }
         c.staleAfterNs = Int64(feed.staleAfterSeconds * 1e9)
         return c
     }

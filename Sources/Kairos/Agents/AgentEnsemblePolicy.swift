@@ -1,0 +1,205 @@
+// The regime-aware ensemble inside the engine: per instrument, ticks become bars (the same bars the
+// agents were trained on), the regime detector filters each bar, the four trained agents each
+// propose a target position from their own shadow book, and the meta-agent picks or blends them
+// per regime, learning from every agent's shadow return. docs/agents.md, docs/meta.md.
+import Foundation
+
+/// Settings of `AgentEnsemblePolicy` that are not in the model files.
+public struct AgentEnsembleConfig: Sendable {
+    /// Ticks of one instrument per bar (1 for the synthetic market: one model step per tick, the
+    /// bars `TickBarBuilder.synthetic` makes for training).
+    public var ticksPerBar = 1
+    /// Trading costs charged to the agents' shadow books per unit of position change (as in
+    /// training), so the meta-agent compares agents net of their turnover.
+    public var costs = TradingCosts()
+    /// Bars before the first decision (feature warm-up); the policy holds until then.
+    public var warmupBars = 50
+    /// The meta-agent's settings; `agentNames` is replaced by the loaded agents' kinds.
+    public var meta = MetaAgentConfig(agentNames: AgentKind.allCases.map(\.name), mode: .blend)
+    /// Seed of the meta-agent's learners (instrument i uses seed + i).
+    public var seed: UInt64 = 1
+    /// Largest |exposure| the policy asks for (the aggressive agent proposes up to 2; the risk
+    /// manager's position limit must allow what is asked).
+    public var maxExposure = 2.0
+    public init() {}
+}
+
+/// Per-instrument agents + regime + meta-agent as a `DecisionPolicy`.
+///
+/// ## Implementation Notes
+/// - Per bar and instrument: one feature update (`AgentBarObserver`), one HMM forward step, four
+///   MLP forwards (AVX2, ~0.3 µs each), one meta-agent decision; ticks that do not close a bar
+///   cost one `TickBarBuilder.add`. Nothing allocates after `init`: observation, targets and
+///   returns live in buffers sized at init; `MetaAgent.decide/record` take them by reference.
+/// - Shadow books: each agent keeps its own position and entry price per instrument, exactly as in
+///   its training environment (the observation carries that agent's position and unrealized PnL),
+///   whatever the ensemble actually trades. The shadow return of agent k over bar t is
+///   pos_k · (close_t / close_{t-1} − 1) − costRate · |Δpos_k at t−1|; the meta-agent records the
+///   row, then decides for the next bar.
+/// - Time: the bar that closes on this tick is known at this tick, so the decision is made at the
+///   close price, as in training (no bar of delay).
+///
+/// `@unchecked Sendable`: the engine hands its policy to the engine thread at start and calls it
+/// only there; the loaded agents (`AgentPolicy`: MLP scratch) and the observers are never shared.
+public final class AgentEnsemblePolicy<P: SelectionPolicy>: DecisionPolicy, @unchecked Sendable {
+    public let agents: [AgentPolicy]
+    public let kinds: [AgentKind]
+    public let config: AgentEnsembleConfig
+    public let regimeModel: GaussianHMMModel
+
+    struct InstrumentState {
+        var bars: TickBarBuilder
+        let observer: AgentBarObserver
+        var regime: GaussianHMMFilter
+        var regimeStarted = false
+        var estimate: RegimeEstimate? = nil
+        var meta: MetaAgent<P>
+        var positions: [Double]
+        var entries: [Double]
+        var turnover: [Double]
+        var lastClose = 0.0
+        var awaitingRecord = false
+    }
+
+    var states: [InstrumentState]
+    private var observation: [Float]
+    private var targets: [Double]
+    private var returns: [Double]
+    /// Bars decided on, over all instruments.
+    public private(set) var decisions: UInt64 = 0
+
+    public var name: String { "ensemble(\(P.name))" }
+
+    /// - Parameters:
+    ///   - agents: the loaded agents, their kinds read from the model metadata (`agentKind`).
+    ///   - makeLearner: the selection rule of one learner (`armCount` = agents.count, seed).
+    public init(
+        agents: [AgentPolicy], regimeModel: GaussianHMMModel, instruments: Int, config: AgentEnsembleConfig = .init(),
+        makeLearner: (_ armCount: Int, _ seed: UInt64) -> P
+    ) throws {
+        precondition(!agents.isEmpty && instruments >= 1)
+        var kinds: [AgentKind] = []
+        for a in agents {
+            guard let k = AgentKind(rawValue: a.metadata.agentKind) else {
+                throw ConfigError(message: "model agent kind '\(a.metadata.agentKind)' is not one of \(AgentKind.allCases)")
+            }
+            guard a.observationSize == AgentObservation.size, a.actionCount == AgentKind.actionCount else {
+                throw ConfigError(message: "model \(k) expects \(a.observationSize) inputs / \(a.actionCount) actions, not \(AgentObservation.size) / \(AgentKind.actionCount)")
+            }
+            kinds.append(k)
+        }
+        self.agents = agents
+        self.kinds = kinds
+        self.config = config
+        self.regimeModel = regimeModel
+        var metaConfig = config.meta
+        metaConfig.agentNames = kinds.map(\.name)
+        let k = agents.count
+        states = try (0..<instruments).map { i in
+            let learners = MetaAgent<P>(config: metaConfig) { r in makeLearner(k, config.seed &+ UInt64(i) &* 31 &+ UInt64(r)) }
+            return InstrumentState(
+                bars: TickBarBuilder(ticksPerBar: config.ticksPerBar), observer: try AgentBarObserver(),
+                regime: GaussianHMMFilter(model: regimeModel), meta: learners,
+                positions: [Double](repeating: 0, count: k), entries: [Double](repeating: 0, count: k),
+                turnover: [Double](repeating: 0, count: k))
+        }
+        observation = [Float](repeating: 0, count: AgentObservation.size)
+        targets = [Double](repeating: 0, count: k)
+        returns = [Double](repeating: 0, count: k)
+    }
+
+    /// The meta-agent of one instrument (explanations, regret, performance).
+    public func metaAgent(instrument i: Int) -> MetaAgent<P> { states[i].meta }
+    /// The latest regime estimate of one instrument (nil before its first bar).
+    public func regime(instrument i: Int) -> RegimeEstimate? { states[i].estimate }
+    /// Agent k's shadow position on instrument i.
+    public func shadowPosition(instrument i: Int, agent k: Int) -> Double { states[i].positions[k] }
+
+    public func decide(_ context: DecisionContext) -> Double? {
+        let i = context.instrument.index
+        guard i < states.count, let bar = states[i].bars.add(context.tick) else { return nil }
+        return onBar(i, bar)
+    }
+
+    /// One closed bar of instrument `i`: the target exposure, or nil while warming up.
+    func onBar(_ i: Int, _ bar: Bar) -> Double? {
+        let k = agents.count
+        states[i].observer.update(bar: bar)
+        let logClose = log(bar.close)
+        if states[i].regimeStarted {
+            states[i].estimate = states[i].regime.update(logPrice: logClose)
+        } else {
+            states[i].regime.reset(logPrice: logClose)
+            states[i].regimeStarted = true
+        }
+        // The step decided at the previous bar is over: every agent's shadow return.
+        if states[i].awaitingRecord {
+            let r = states[i].lastClose > 0 ? bar.close / states[i].lastClose - 1 : 0
+            let rate = config.costs.rate
+            for a in 0..<k { returns[a] = states[i].positions[a] * r - rate * states[i].turnover[a] }
+            states[i].meta.record(shadowReturns: returns)
+            states[i].awaitingRecord = false
+        }
+        states[i].lastClose = bar.close
+        guard states[i].observer.builder.bars >= config.warmupBars, let estimate = states[i].estimate else { return nil }
+
+        observation.withUnsafeMutableBufferPointer { obs in
+            for a in 0..<k {
+                let pos = states[i].positions[a]
+                let u = AgentObservation.unrealizedPnLBps(position: pos, entryPrice: states[i].entries[a], price: bar.close)
+                states[i].observer.builder.write(position: pos, unrealizedPnLBps: u, into: obs)
+                let action = agents[a].act(UnsafeBufferPointer(obs))
+                let target = kinds[a].targetPosition(action: Int32(action))
+                states[i].turnover[a] = abs(target - pos)
+                if target != pos { states[i].entries[a] = target == 0 ? 0 : bar.close }
+                states[i].positions[a] = target
+                targets[a] = target
+            }
+        }
+        let d = states[i].meta.decide(regime: estimate.probabilities, targets: targets)
+        states[i].awaitingRecord = true
+        decisions &+= 1
+        return min(max(d.position, -config.maxExposure), config.maxExposure)
+    }
+}
+
+/// Building the ensemble from files: `<models>/<kind>.safetensors` for each agent kind and a
+/// regime model JSON (`kairos regimes fit`).
+public enum AgentEnsemble {
+    /// Loads every `<directory>/<kind>.safetensors` that exists, in `AgentKind` order. Throws when
+    /// none does.
+    public static func loadAgents(directory: String) throws -> [AgentPolicy] {
+        var agents: [AgentPolicy] = []
+        for kind in AgentKind.allCases {
+            let url = URL(fileURLWithPath: directory).appendingPathComponent("\(kind.name).safetensors")
+            guard FileManager.default.fileExists(atPath: url.path) else { continue }
+            let a = try AgentModel.loadPolicy(contentsOf: url)
+            guard a.metadata.agentKind == kind.name else {
+                throw ConfigError(message: "\(url.path) holds a '\(a.metadata.agentKind)' agent, not \(kind.name)")
+            }
+            agents.append(a)
+        }
+        guard !agents.isEmpty else { throw ConfigError(message: "no agent models (<kind>.safetensors) in \(directory)") }
+        return agents
+    }
+
+    /// An ensemble with the meta-agent rule `rule` (Hedge by default: the engine observes every
+    /// agent's shadow return, so full-information experts apply).
+    public static func make(
+        rule: SelectionPolicyKind, agents: [AgentPolicy], regimeModel: GaussianHMMModel, instruments: Int,
+        config: AgentEnsembleConfig = .init(), horizon: Int = 100_000
+    ) throws -> any DecisionPolicy & Sendable {
+        try open(rule.make(armCount: agents.count, seed: config.seed, horizon: horizon), rule: rule, agents: agents,
+                 regimeModel: regimeModel, instruments: instruments, config: config, horizon: horizon)
+    }
+
+    private static func open<Q: SelectionPolicy>(
+        _ prototype: Q, rule: SelectionPolicyKind, agents: [AgentPolicy], regimeModel: GaussianHMMModel, instruments: Int,
+        config: AgentEnsembleConfig, horizon: Int
+    ) throws -> any DecisionPolicy & Sendable {
+        try AgentEnsemblePolicy<Q>(agents: agents, regimeModel: regimeModel, instruments: instruments, config: config) { k, seed in
+            // `make` returns the same concrete type for the same rule.
+            rule.make(armCount: k, seed: seed, horizon: horizon) as! Q
+        }
+    }
+}
