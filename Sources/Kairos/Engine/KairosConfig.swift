@@ -205,6 +205,7 @@ public struct KairosConfig: Codable, Sendable, Equatable {
             let a = capitalPerInstrument, n = Double(instruments.count)
             c.risk = RiskLimits(maxPositionNotional: 2.2 * a, maxOrderNotional: 4.5 * a, maxGrossNotional: 2.2 * a * n)
         }
+        if policy.kind == "ensemble" { c.maxLeverage = 2 }
         c.staleAfterNs = Int64(feed.staleAfterSeconds * 1e9)
         return c
     }
