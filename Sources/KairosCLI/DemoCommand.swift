@@ -43,6 +43,15 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Bar length in seconds of market time for the SMA(10/30) baseline.") var barSeconds: Double = 1
     @Option(help: "Live view refresh period in seconds.") var refresh: Double = 0.5
     @Flag(help: "No live view; print only the final summary.") var quiet = false
+    @Option(help: "Policy: ensemble (the four trained agents + regime detector + meta-agent), sma, buyhold, or auto (ensemble when --models holds the models, else sma).")
+    var policy = "auto"
+    @Option(help: "Ensemble: directory of <kind>.safetensors models and regime-hmm.json.") var models = "models"
+    @Option(help: "Ensemble: the meta-agent's rule (hedge, ducb, swucb, dthompson, exp3ix, ...).") var meta = "hedge"
+    @Option(help: "Ensemble: JSONL file for the meta-agent's explanations (read with `kairos meta explain --log FILE`).")
+    var explainLog = "kairos-explanations.jsonl"
+    @Option(help: "Ensemble: log one explanation in this many decisions.") var explainEvery = 5_000
+    @Option(help: "Synthetic scenario (demo, persistent, fastSwitching); default: persistent for the ensemble (its training market), demo otherwise.")
+    var scenario: String?
     @Flag(help: "Run the three live processes' parts in this process over real ZeroMQ on loopback (feed publisher → kairos run → paper gateway) and report wire-to-wire latency.")
     var wire = false
 
@@ -68,6 +77,25 @@ struct DemoCommand: AsyncParsableCommand {
         o.fills = PaperFillConfig(latencyNs: Int64(latencyUs * 1_000), slippageBps: slippageBps, feeBps: feeBps)
         o.badTickRate = badTickRate
         o.barSeconds = barSeconds
+        var kind = policy
+        if kind == "auto" {
+            let present = AgentKind.allCases.allSatisfy { FileManager.default.fileExists(atPath: "\(models)/\($0.name).safetensors") }
+                && FileManager.default.fileExists(atPath: "\(models)/regime-hmm.json")
+            kind = present ? "ensemble" : "sma"
+        }
+        guard ["ensemble", "sma", "buyhold"].contains(kind) else { throw ValidationError("--policy is ensemble, sma, buyhold or auto") }
+        o.policy.kind = kind
+        o.policy.models = models
+        o.policy.meta = meta
+        if kind == "ensemble" {
+            o.policy.explainLog = explainLog
+            o.policy.explainEvery = explainEvery
+        }
+        let scenarioName = scenario ?? (kind == "ensemble" ? "persistent" : "demo")
+        guard let sc = MarketScenario.presets.first(where: { $0.name == scenarioName }) else {
+            throw ValidationError("unknown scenario \(scenarioName)")
+        }
+        o.scenario = sc
         let demo = try DemoRun(options: o)
         let view = LiveView(interactive: !quiet && isatty(STDOUT_FILENO) == 1, quiet: quiet)
         // Ctrl-C / SIGTERM end the run early but still drain the rings and print the summary.
@@ -89,6 +117,9 @@ struct DemoCommand: AsyncParsableCommand {
         let elapsed = Double(MonotonicClock.nanoseconds() - started) / 1e9
         view.finish()
         print(Summary.render(demo: demo, elapsed: elapsed))
+        if o.policy.kind == "ensemble" {
+            print("policy: \(demo.engine.policy.name) on the \(o.scenario.name) market; meta-agent explanations: kairos meta explain --log \(explainLog)")
+        }
     }
 }
 

@@ -21,6 +21,10 @@ public struct AgentEnsembleConfig: Sendable {
     /// Largest |exposure| the policy asks for (the aggressive agent proposes up to 2; the risk
     /// manager's position limit must allow what is asked).
     public var maxExposure = 2.0
+    /// Append the meta-agent's explanation of one decision in `explainEvery` (all instruments
+    /// together) to this JSONL file (`kairos meta explain --log FILE` prints them); nil = none.
+    public var explanationLog: String? = nil
+    public var explainEvery = 1_000
     public init() {}
 }
 
@@ -67,6 +71,9 @@ public final class AgentEnsemblePolicy<P: SelectionPolicy>: DecisionPolicy, @unc
     private var returns: [Double]
     /// Bars decided on, over all instruments.
     public private(set) var decisions: UInt64 = 0
+    private var explanationSink: MetaExplanationLog?
+    /// Explanations the log could not write (disk full...): counted, never fatal to trading.
+    public private(set) var explanationLogErrors: UInt64 = 0
 
     public var name: String { "ensemble(\(P.name))" }
 
@@ -106,6 +113,7 @@ public final class AgentEnsemblePolicy<P: SelectionPolicy>: DecisionPolicy, @unc
         observation = [Float](repeating: 0, count: AgentObservation.size)
         targets = [Double](repeating: 0, count: k)
         returns = [Double](repeating: 0, count: k)
+        explanationSink = config.explanationLog.map { MetaExplanationLog(path: $0, every: max(1, config.explainEvery)) }
     }
 
     /// The meta-agent of one instrument (explanations, regret, performance).
@@ -159,6 +167,10 @@ public final class AgentEnsemblePolicy<P: SelectionPolicy>: DecisionPolicy, @unc
         let d = states[i].meta.decide(regime: estimate.probabilities, targets: targets)
         states[i].awaitingRecord = true
         decisions &+= 1
+        if explanationSink != nil {
+            // At the configured rate only: building an explanation allocates.
+            do { _ = try explanationSink!.offer(states[i].meta.explanation()) } catch { explanationLogErrors &+= 1 }
+        }
         return min(max(d.position, -config.maxExposure), config.maxExposure)
     }
 }

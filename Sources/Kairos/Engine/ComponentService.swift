@@ -45,6 +45,8 @@ public struct ConfiguredPolicy: DecisionPolicy, Sendable {
             c.ticksPerBar = p.ticksPerBar
             c.warmupBars = p.warmupBars
             c.meta.mode = MetaOutputMode(rawValue: p.metaMode) ?? .blend
+            c.explanationLog = p.explainLog
+            c.explainEvery = p.explainEvery
             ensemble = try AgentEnsemble.make(
                 rule: SelectionPolicyKind(rawValue: p.meta) ?? .hedge, agents: agents, regimeModel: regime,
                 instruments: instruments, config: c)

@@ -36,6 +36,9 @@ public struct KairosConfig: Codable, Sendable, Equatable {
         public var ticksPerBar = 1
         /// Ensemble: bars before the first decision.
         public var warmupBars = 50
+        /// Ensemble: JSONL file for the meta-agent's explanations (one in `explainEvery` decisions).
+        public var explainLog: String? = nil
+        public var explainEvery = 1_000
         public init() {}
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -51,6 +54,8 @@ public struct KairosConfig: Codable, Sendable, Equatable {
             metaMode = try c.value(.metaMode, or: d.metaMode)
             ticksPerBar = try c.value(.ticksPerBar, or: d.ticksPerBar)
             warmupBars = try c.value(.warmupBars, or: d.warmupBars)
+            explainLog = try c.decodeIfPresent(String.self, forKey: .explainLog)
+            explainEvery = try c.value(.explainEvery, or: d.explainEvery)
         }
 
         /// The ensemble's regime model path.

@@ -19,6 +19,11 @@ public struct DemoOptions: Sendable {
     public var badTickRate: Double = 1e-5
     /// The SMA(10/30) baseline runs on bars of this many seconds of market time.
     public var barSeconds: Double = 1
+    /// The policy: "sma" (the baseline above), "buyhold", or "ensemble" (the trained agents and the
+    /// meta-agent; `policy.models` etc.). `barSeconds` overrides `policy.barSeconds`.
+    public var policy = KairosConfig.Policy()
+    /// The synthetic market.
+    public var scenario = MarketScenario.demo
     public var ringCapacity = 65_536
     public init() {}
 }
@@ -49,7 +54,7 @@ public struct MarketSnapshot: Sendable {
 /// stamps each tick's receive time as it pushes it (what an ingest thread does).
 public final class DemoRun: Sendable {
     public let options: DemoOptions
-    public typealias Policy = BarSampledPolicy<SMACrossoverPolicy>
+    public typealias Policy = ConfiguredPolicy
     public let engine: Engine<Policy, MonotonicClock>
     public let monitor: EngineMonitor
     /// The engine's kill switch, safe to flip from any thread.
@@ -65,22 +70,27 @@ public final class DemoRun: Sendable {
 
     public init(options: DemoOptions, logger: Logger = Logger(label: "kairos.demo")) throws {
         self.options = options
-        let config = EngineConfig.synthetic(
-            instruments: options.instruments, capitalPerInstrument: options.capitalPerInstrument)
+        var kc = KairosConfig()
+        kc.instruments = (0..<options.instruments).map { "SYN\($0)" }
+        kc.capitalPerInstrument = options.capitalPerInstrument
+        kc.policy = options.policy
+        kc.policy.barSeconds = options.barSeconds
+        // The engine config `kairos run` would use for this policy (risk and leverage follow the
+        // policy: the ensemble's aggressive agent asks for up to 2x), without stale-feed halts.
+        var config = kc.engineConfig
+        config.staleAfterNs = nil
         let inbound = SPSCRing<Tick>(capacity: options.ringCapacity)
         let outbound = SPSCRing<Order>(capacity: 4096)
         let executions = SPSCRing<ExecutionReport>(capacity: 16_384)
         monitor = EngineMonitor()
         engine = try Engine(
             config: config,
-            policy: BarSampledPolicy(
-                SMACrossoverPolicy(instruments: options.instruments),
-                barIntervalNs: Int64(options.barSeconds * 1e9), instruments: options.instruments),
+            policy: try ConfiguredPolicy(kc.policy, instruments: options.instruments),
             clock: MonotonicClock(),
             inbound: inbound, outbound: outbound, executions: executions, killSwitch: killSwitch, monitor: monitor,
             logger: logger)
         box = MarketBox(
-            market: SyntheticMarket(scenario: .demo, instruments: options.instruments, seed: options.seed),
+            market: SyntheticMarket(scenario: options.scenario, instruments: options.instruments, seed: options.seed),
             venue: PaperVenue(config: options.fills, capacity: options.instruments * 4))
     }
 
