@@ -66,6 +66,32 @@ import Testing
         #expect(rec.rows.contains { $0[AgentObservation.unrealizedPnLIndex] != 0 })
     }
 
+    /// The environment's observations (first, every step, and the final one of a truncated
+    /// episode) equal the online observer's, fed the same bars and positions.
+    @Test func environmentObservationsEqualTheOnlineObserver() throws {
+        let ds = try TradingDataset.synthetic(count: 1_200, seed: 6)
+        let L = 150
+        var env = TradingEnvironment(dataset: ds, config: .training(.conservative, episodeLength: L), count: 1)
+        var buf = VectorStepBuffers(count: 1, observationSize: env.observationSize)
+        env.reset(seed: 12, into: &buf)
+        let start = env.currentBar(of: 0)
+        let observer = try AgentBarObserver()
+        for t in 0...start { observer.update(bar: ds.bars[t]) }
+        var online = [Float](repeating: 0, count: AgentObservation.size)
+        online.withUnsafeMutableBufferPointer { observer.write(into: $0) }
+        #expect(online == buf.observations)
+        var g = Xoshiro256StarStar(seed: 2)
+        for k in 1...L {
+            let a = Int32(g.next() % 3)
+            observer.commit(position: AgentKind.conservative.targetPosition(action: a))
+            env.step(actions: [a], into: &buf)
+            observer.update(bar: ds.bars[start + k])
+            online.withUnsafeMutableBufferPointer { observer.write(into: $0) }
+            #expect(online == (k == L ? buf.finalObservations : buf.observations), "step \(k)")
+        }
+        #expect(buf.truncated[0])
+    }
+
     @Test func marketRowsHaveSaneScales() throws {
         let ds = try TradingDataset.synthetic(count: 2_000, seed: 8)
         let m = AgentObservation.marketSize

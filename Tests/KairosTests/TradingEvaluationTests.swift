@@ -152,5 +152,17 @@ import Testing
         let closed = (1 - costs.rate) * ds.closes[r.upperBound - 1] / ds.closes[r.lowerBound]
         #expect(abs(longRun.finalEquity - closed) < 1e-12)
         print(report.markdown())
+        // With the detector's causal labels (fitted on the bars before the stretch only).
+        let labels = TradingDataset.causalRegimeLabels(bars: ds.bars, fitUntil: r.lowerBound)
+        #expect(labels.count == ds.count)
+        let labelled = ds.relabelled(labels)
+        let longLabelled = TradingEvaluation.run(
+            ClosureTradingPolicy { _ in 2 }, agent: .balanced, dataset: labelled, range: r, costs: costs)
+        let byRegime = TradingEvaluationReport(
+            title: "S&P 500 2013-2018, detector labels", agents: [(.balanced, longLabelled)], dataset: labelled,
+            range: r, costs: costs)
+        #expect(byRegime.segments.count >= 3)  // six years hold more than one or two regimes
+        #expect(Regime.allCases.map { longLabelled.metrics($0).steps }.reduce(0, +) == r.count - 1)
+        print(byRegime.markdown())
     }
 }

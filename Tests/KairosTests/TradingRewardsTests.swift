@@ -62,6 +62,25 @@ import Testing
         #expect(rec == 0.01)
     }
 
+    @Test func conservativeRewardOnAHandMadePricePath() {
+        // Half long over 100 -> 110 -> 99 -> 104, no costs, lambda_dd 2, lambda_down 10.
+        let cfg = TradingRewardConfig(lambdaDrawdown: 2, lambdaDownside: 10)
+        var st = TradingRewardState(config: cfg)
+        var acc = TradingAccount()
+        var rewards = [Double]()
+        for (c, c1) in [(100.0, 110.0), (110.0, 99.0), (99.0, 104.0)] {
+            let s = acc.step(target: 0.5, price: c, nextPrice: c1, costRate: 0)
+            rewards.append(st.reward(.drawdownPenalised, config: cfg, step: s, position: 0.5, zScore: 0))
+        }
+        // Bar 1: +5 % at a new peak (1.05): no penalty.
+        #expect(abs(rewards[0] - 0.05) < 1e-15)
+        // Bar 2: -5 %, equity 0.9975, drawdown 0 -> 0.05, downside 0.05^2.
+        #expect(abs(rewards[1] - (-0.05 - 2 * 0.05 - 10 * 0.0025)) < 1e-14)
+        // Bar 3: +0.5 * 5/99 recovers part of the drawdown: plain return.
+        #expect(abs(rewards[2] - 0.5 * 5 / 99) < 1e-15)
+        #expect(abs(acc.equity - 1.05 * 0.95 * (1 + 0.5 * 5 / 99)) < 1e-14)
+    }
+
     @Test func aggressiveRewardIsLogGrowth() {
         let cfg = TradingRewardConfig()
         var st = TradingRewardState(config: cfg)

@@ -170,8 +170,9 @@ public struct AgentObservationBuilder: Sendable {
 /// - Owns a `FeatureState` (allocated at init); `update(bar:)` and `write(position:into:)` are O(1)
 ///   and allocate nothing.
 /// - Invariant: `entryPrice` is the close of the bar at which the position last changed to its
-///   current non-zero value (0 while flat). Call `write(position:...)` once per bar with the
-///   position decided at that bar's close, as `TradingEnvironment` does.
+///   current non-zero value (0 while flat). Per closed bar: `update(bar:)`, `write(into:)` (the
+///   observation for the position held into this bar), decide, `commit(position:)` — the order
+///   `TradingEnvironment` and `TradingEvaluation` follow, so the floats are the same.
 /// - Not `Sendable`: the feature state is mutated without synchronisation (one owner thread).
 public final class AgentBarObserver {
     public let features: FeatureState
@@ -195,8 +196,7 @@ public final class AgentBarObserver {
     }
 
     /// Writes the observation of the latest bar for the position currently held (the one
-    /// decided at the previous bar's close), then records `position` after the decision
-    /// is known with `commit(position:)`.
+    /// decided at the previous bar's close; record each decision with `commit(position:)`).
     public func write(into out: UnsafeMutableBufferPointer<Float>) {
         let u = AgentObservation.unrealizedPnLBps(position: heldPosition, entryPrice: entryPrice, price: lastClose)
         builder.write(position: heldPosition, unrealizedPnLBps: u, into: out)

@@ -55,6 +55,38 @@ public struct TradingDataset: Sendable {
         return try TradingDataset(bars: table.bars, regimes: table.regimes, featureConfig: featureConfig)
     }
 
+    /// The regime detector's causal labels for `bars` (real data has no true labels): a
+    /// `GaussianHMM` fitted on the bars before `fitUntil` only (so a held-out stretch after it is
+    /// never seen by the fit), then filtered over every bar from a fresh start with hysteresis
+    /// (`HysteresisDetector.labels`): label t uses bars 0...t only. O(T) after the fit.
+    /// - Precondition: at least 2 bars before `fitUntil`.
+    public static func causalRegimeLabels(
+        bars: [Bar], fitUntil: Int, options: GaussianHMMFitOptions = .standard, threshold: Double = 0.6,
+        minDwell: Int = 3
+    ) -> [Regime] {
+        precondition(fitUntil >= 2 && fitUntil <= bars.count, "need bars to fit the detector on")
+        let model = GaussianHMM.fit(bars: Array(bars[..<fitUntil]), options: options)
+        var filter = GaussianHMMFilter(model: model)
+        let estimates = filter.run(bars: bars)
+        return HysteresisDetector.labels(estimates, threshold: threshold, minDwell: minDwell).labels
+    }
+
+    /// The same dataset with other regime labels (e.g. `causalRegimeLabels`), one per bar.
+    public func relabelled(_ labels: [Regime]) -> TradingDataset {
+        precondition(labels.count == count, "one regime label per bar")
+        return TradingDataset(copying: self, regimes: labels)
+    }
+
+    private init(copying d: TradingDataset, regimes: [Regime]?) {
+        bars = d.bars
+        closes = d.closes
+        self.regimes = regimes
+        zScores = d.zScores
+        market = d.market
+        featureConfig = d.featureConfig
+        periodsPerYear = d.periodsPerYear
+    }
+
     /// The bars with `from <= timestamp < to` (ns since the epoch; nil = unbounded), as an index
     /// range (bars are in time order). Held-out stretches: e.g. 2013-01-01 ..< 2019-01-01.
     /// O(log T).

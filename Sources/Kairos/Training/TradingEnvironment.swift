@@ -55,10 +55,11 @@ public struct TradingEnvironmentConfig: Sendable, Hashable, Codable {
 ///   init; `step` is O(count * observationSize) and allocates nothing (the buffers are the
 ///   caller's; `finishedEpisode*` keep their capacity). Weighted starts use a cumulative table
 ///   built at init and a binary search per reset (O(log T)).
-/// - Not `Sendable` on purpose: one trainer thread owns it (it is a struct of arrays, so a
-///   copy is an independent environment).
-public struct TradingEnvironment: VectorEnvironment {
-    struct Slot {
+/// - `Sendable` because it is a value: every stored property is a value type (the dataset's
+///   arrays are immutable and shared copy-on-write), so a copy handed to a trainer thread is an
+///   independent environment and nothing is shared mutably.
+public struct TradingEnvironment: VectorEnvironment, Sendable {
+    struct Slot: Sendable {
         var t = 0
         var end = 0
         var account = TradingAccount()

@@ -175,6 +175,11 @@ public struct TradingEvaluationReport: Sendable {
         self.agents = agents
         buyAndHold = TradingEvaluation.buyAndHold(dataset: dataset, range: range, costs: costs, labels: labels)
         sma = TradingEvaluation.smaCrossover(dataset: dataset, range: range, costs: costs, labels: labels)
+        for a in agents {
+            precondition(
+                a.run.netReturns.count == buyAndHold.netReturns.count && a.run.labels == buyAndHold.labels,
+                "agent runs must cover the same stretch with the same labels as the report")
+        }
     }
 
     var runs: [TradingRun] { agents.map(\.run) + [buyAndHold, sma] }
