@@ -6,7 +6,7 @@
 SWIFT ?= swift
 APT_PACKAGES := libzmq3-dev libhiredis-dev liburing-dev redis-server pkg-config
 DEMO_ARGS ?=
-TSAN_FILTER := RingStress|DemoThreaded|IngestThreaded|ZMQFeedThreaded|OrderWireThreaded|FeatureCacheThreaded|LiveRunThreaded
+TSAN_FILTER := RingStress|DemoThreaded|IngestThreaded|ZMQFeedThreaded|OrderWireThreaded|FeatureCacheThreaded|LiveRunThreaded|CurveSecurity
 
 .PHONY: setup build demo test tsan bench bench-short clean
 
