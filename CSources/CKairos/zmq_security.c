@@ -10,7 +10,15 @@
 
 static void *g_context;
 static pthread_once_t g_context_once = PTHREAD_ONCE_INIT;
-static void make_context(void) { g_context = zmq_ctx_new(); }
+/* I/O threads of the shared context: KAIROS_ZMQ_IO_THREADS (1-16), default 1. Every Kairos socket
+ * of the process shares them, so a process running several parts (kairos demo --wire, kairos bench)
+ * may want more; one process per part (feed, run, gateway) has one each. */
+static void make_context(void) {
+    g_context = zmq_ctx_new();
+    const char *env = getenv("KAIROS_ZMQ_IO_THREADS");
+    int n = env ? atoi(env) : 1;
+    if (g_context && n >= 1 && n <= 16) zmq_ctx_set(g_context, ZMQ_IO_THREADS, n);
+}
 
 void *kairos_zmq_context(void) {
     pthread_once(&g_context_once, make_context);
