@@ -11,6 +11,7 @@
  * (fused multiply-add; dx's sums over outputs are split into 8 partial sums on AVX2); a test
  * checks they agree. Each path alone is deterministic (fixed summation order), which the
  * seeded-determinism guarantee of the learner relies on. Nothing here allocates or locks.
+ * No two buffer arguments of one call may overlap.
  * path: KAIROS_SIMD_AUTO picks AVX2 when the CPU has AVX2+FMA; AVX2 on a CPU without it falls
  * back to scalar (the Swift layer resolves the path once and checks availability). */
 #ifndef KAIROS_TRAIN_H
