@@ -260,6 +260,29 @@ struct PPOTests {
         #expect(a != c)
     }
 
+    @Test("Schedules: no annealing without a plan; each train call anneals its own run from the start")
+    func schedules() {
+        var config = PPOConfig()
+        config.epochs = 1
+        let trainer = PPOTrainer(environment: CartPoleVectorEnvironment(count: config.numEnvironments), config: config, seed: 1)
+        #expect(trainer.iterate().learningRate == config.learningRate)
+        #expect(trainer.iterate().learningRate == config.learningRate)
+        var rates: [Double] = []
+        trainer.train(totalSteps: 4 * config.rolloutSize) { p in
+            rates.append(p.learningRate)
+            return true
+        }
+        #expect(rates == [1, 0.75, 0.5, 0.25].map { $0 * config.learningRate })
+        var again: [Int] = []
+        let last = trainer.train(totalSteps: 2 * config.rolloutSize) { p in
+            again.append(p.update)
+            return p.update < 1  // stops after the first update
+        }
+        #expect(again == [1])
+        #expect(last.learningRate == config.learningRate && last.updates == 2)
+        #expect(trainer.steps == 7 * config.rolloutSize)
+    }
+
     @Test("PPOConfig round-trips through JSON")
     func configCodable() throws {
         var c = PPOConfig()
