@@ -364,8 +364,9 @@ void kairos_train_tanh_backward(float *g, const float *y, uint32_t count) {
     for (uint32_t k = 0; k < count; k++) g[k] *= 1.0f - y[k] * y[k];
 }
 
-void kairos_train_adam(float *p, const float *g, float *m, float *v, uint32_t count, float lr, float b1, float b2,
-                       float eps, float bc1, float bc2, float grad_scale) {
+static void kairos_train_adam_scalar(float *restrict p, const float *restrict g, float *restrict m,
+                                     float *restrict v, uint32_t count, float lr, float b1, float b2, float eps,
+                                     float bc1, float bc2, float grad_scale) {
     const float inv_bc1 = 1.0f / bc1, inv_bc2 = 1.0f / bc2;
     for (uint32_t k = 0; k < count; k++) {
         const float gk = g[k] * grad_scale;
@@ -375,7 +376,62 @@ void kairos_train_adam(float *p, const float *g, float *m, float *v, uint32_t co
     }
 }
 
-double kairos_train_sum_squares(const float *g, uint32_t count) {
+#ifdef KAIROS_TRAIN_X86
+__attribute__((target("avx2,fma"))) static void kairos_train_adam_avx2(float *p, const float *g, float *m, float *v,
+                                                                       uint32_t count, float lr, float b1, float b2,
+                                                                       float eps, float bc1, float bc2,
+                                                                       float grad_scale) {
+    const __m256 vb1 = _mm256_set1_ps(b1), vb2 = _mm256_set1_ps(b2);
+    const __m256 c1 = _mm256_set1_ps(1.0f - b1), c2 = _mm256_set1_ps(1.0f - b2);
+    const __m256 ib1 = _mm256_set1_ps(1.0f / bc1), ib2 = _mm256_set1_ps(1.0f / bc2);
+    const __m256 vlr = _mm256_set1_ps(lr), veps = _mm256_set1_ps(eps), vs = _mm256_set1_ps(grad_scale);
+    uint32_t k = 0;
+    for (; k + 8 <= count; k += 8) {
+        const __m256 gk = _mm256_mul_ps(_mm256_loadu_ps(g + k), vs);
+        const __m256 mk = _mm256_fmadd_ps(vb1, _mm256_loadu_ps(m + k), _mm256_mul_ps(c1, gk));
+        const __m256 vk = _mm256_fmadd_ps(vb2, _mm256_loadu_ps(v + k), _mm256_mul_ps(c2, _mm256_mul_ps(gk, gk)));
+        _mm256_storeu_ps(m + k, mk);
+        _mm256_storeu_ps(v + k, vk);
+        const __m256 den = _mm256_add_ps(_mm256_sqrt_ps(_mm256_mul_ps(vk, ib2)), veps);
+        const __m256 step = _mm256_div_ps(_mm256_mul_ps(vlr, _mm256_mul_ps(mk, ib1)), den);
+        _mm256_storeu_ps(p + k, _mm256_sub_ps(_mm256_loadu_ps(p + k), step));
+    }
+    if (k < count) kairos_train_adam_scalar(p + k, g + k, m + k, v + k, count - k, lr, b1, b2, eps, bc1, bc2, grad_scale);
+}
+
+__attribute__((target("avx2,fma"))) static double kairos_train_sum_squares_avx2(const float *g, uint32_t count) {
+    __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+    uint32_t k = 0;
+    for (; k + 8 <= count; k += 8) {
+        const __m256 x = _mm256_loadu_ps(g + k);
+        const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(x));
+        const __m256d hi = _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1));
+        a0 = _mm256_fmadd_pd(lo, lo, a0);
+        a1 = _mm256_fmadd_pd(hi, hi, a1);
+    }
+    double t[4];
+    _mm256_storeu_pd(t, _mm256_add_pd(a0, a1));
+    double s = (t[0] + t[1]) + (t[2] + t[3]);
+    for (; k < count; k++) s += (double)g[k] * (double)g[k];
+    return s;
+}
+#endif
+
+void kairos_train_adam(kairos_simd_path path, float *p, const float *g, float *m, float *v, uint32_t count, float lr,
+                       float b1, float b2, float eps, float bc1, float bc2, float grad_scale) {
+#ifdef KAIROS_TRAIN_X86
+    if (kairos_train_resolve_path(path) == KAIROS_SIMD_AVX2) {
+        kairos_train_adam_avx2(p, g, m, v, count, lr, b1, b2, eps, bc1, bc2, grad_scale);
+        return;
+    }
+#endif
+    kairos_train_adam_scalar(p, g, m, v, count, lr, b1, b2, eps, bc1, bc2, grad_scale);
+}
+
+double kairos_train_sum_squares(kairos_simd_path path, const float *g, uint32_t count) {
+#ifdef KAIROS_TRAIN_X86
+    if (kairos_train_resolve_path(path) == KAIROS_SIMD_AVX2) return kairos_train_sum_squares_avx2(g, count);
+#endif
     double s = 0.0;
     for (uint32_t k = 0; k < count; k++) s += (double)g[k] * (double)g[k];
     return s;
