@@ -100,6 +100,26 @@ struct PPOTests {
         }
     }
 
+    @Test("Adam and the sum of squares: AVX2+FMA and scalar agree")
+    func adamPathsAgree() throws {
+        try #require(kairos_cpu_has_avx2_fma() == 1, "needs AVX2+FMA")
+        var rng = Xoshiro256StarStar(seed: 6)
+        let count = 77  // 9 vectors + a 5-element tail
+        let g = (0..<count).map { _ in Float(rng.nextGaussian()) }
+        var out: [[Float]] = []
+        for path in [KAIROS_SIMD_SCALAR, KAIROS_SIMD_AVX2] {
+            var p = (0..<count).map { Float($0) * 0.01 }
+            var m = [Float](repeating: 0.1, count: count), v = [Float](repeating: 0.2, count: count)
+            for _ in 0..<3 { kairos_train_adam(path, &p, g, &m, &v, UInt32(count), 1e-3, 0.9, 0.999, 1e-5, 0.27, 0.003, 0.5) }
+            out.append(p + m + v)
+        }
+        for k in 0..<out[0].count { #expect(abs(out[0][k] - out[1][k]) <= 1e-6 * max(1, abs(out[0][k]))) }
+        let s0 = kairos_train_sum_squares(KAIROS_SIMD_SCALAR, g, UInt32(count))
+        let s1 = kairos_train_sum_squares(KAIROS_SIMD_AVX2, g, UInt32(count))
+        let exact = g.reduce(0.0) { $0 + Double($1) * Double($1) }
+        #expect(abs(s0 - exact) < 1e-12 * exact && abs(s1 - exact) < 1e-12 * exact)
+    }
+
     /// Finite-difference check of the full PPO loss (clipped surrogate with some ratios outside
     /// the band, clipped value loss, entropy bonus) through both networks.
     @Test("Gradient check by central finite differences", arguments: [MLP.Path.scalar, MLP.Path.auto])
@@ -258,6 +278,29 @@ struct PPOTests {
         let a = run(3), b = run(3), c = run(4)
         #expect(a.map(\.bitPattern) == b.map(\.bitPattern))
         #expect(a != c)
+    }
+
+    @Test("Schedules: no annealing without a plan; each train call anneals its own run from the start")
+    func schedules() {
+        var config = PPOConfig()
+        config.epochs = 1
+        let trainer = PPOTrainer(environment: CartPoleVectorEnvironment(count: config.numEnvironments), config: config, seed: 1)
+        #expect(trainer.iterate().learningRate == config.learningRate)
+        #expect(trainer.iterate().learningRate == config.learningRate)
+        var rates: [Double] = []
+        trainer.train(totalSteps: 4 * config.rolloutSize) { p in
+            rates.append(p.learningRate)
+            return true
+        }
+        #expect(rates == [1, 0.75, 0.5, 0.25].map { $0 * config.learningRate })
+        var again: [Int] = []
+        let last = trainer.train(totalSteps: 2 * config.rolloutSize) { p in
+            again.append(p.update)
+            return p.update < 1  // stops after the first update
+        }
+        #expect(again == [1])
+        #expect(last.learningRate == config.learningRate && last.updates == 2)
+        #expect(trainer.steps == 7 * config.rolloutSize)
     }
 
     @Test("PPOConfig round-trips through JSON")

@@ -138,6 +138,21 @@ struct SafeTensorsTests {
         #expect(disagreements == 0)
     }
 
+    @Test("Agent model files are byte-reproducible: same seed and steps, same bytes (sorted JSON keys)")
+    func reproducible() throws {
+        func bytes() throws -> [UInt8] {
+            var config = PPOConfig()
+            config.epochs = 2
+            let t = PPOTrainer(environment: CartPoleVectorEnvironment(count: config.numEnvironments), config: config, seed: 5)
+            t.train(totalSteps: 1024)
+            let meta = AgentModelMetadata(agentKind: "cartpole", features: [], trainingDataHash: "none", seed: 5)
+            let st = AgentModel.make(trainer: t, metadata: meta)
+            #expect(st.metadata["ppo_config"]!.hasPrefix("{\"adamEpsilon\":"))
+            return try st.serialized()
+        }
+        #expect(try bytes() == bytes())
+    }
+
     @Test("Loading rejects a file that is not an agent model or misses a tensor")
     func agentModelRejects() throws {
         let (_, st, _) = try trainedModel()

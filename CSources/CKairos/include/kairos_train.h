@@ -11,6 +11,7 @@
  * (fused multiply-add; dx's sums over outputs are split into 8 partial sums on AVX2); a test
  * checks they agree. Each path alone is deterministic (fixed summation order), which the
  * seeded-determinism guarantee of the learner relies on. Nothing here allocates or locks.
+ * No two buffer arguments of one call may overlap.
  * path: KAIROS_SIMD_AUTO picks AVX2 when the CPU has AVX2+FMA; AVX2 on a CPU without it falls
  * back to scalar (the Swift layer resolves the path once and checks availability). */
 #ifndef KAIROS_TRAIN_H
@@ -39,9 +40,9 @@ void kairos_train_tanh_backward(float *g, const float *y, uint32_t count);
 /* One Adam step over count parameters (Kingma & Ba 2015, bias-corrected):
  *   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
  * g is scaled by grad_scale first (the global-norm clip factor). bc1 = 1-b1^t, bc2 = 1-b2^t. */
-void kairos_train_adam(float *p, const float *g, float *m, float *v, uint32_t count, float lr, float b1, float b2,
-                       float eps, float bc1, float bc2, float grad_scale);
+void kairos_train_adam(kairos_simd_path path, float *p, const float *g, float *m, float *v, uint32_t count, float lr,
+                       float b1, float b2, float eps, float bc1, float bc2, float grad_scale);
 
-/* sum of g[k]^2 in double (for the global gradient norm). */
-double kairos_train_sum_squares(const float *g, uint32_t count);
+/* sum of g[k]^2 in double (for the global gradient norm); AVX2 keeps 4 partial double sums. */
+double kairos_train_sum_squares(kairos_simd_path path, const float *g, uint32_t count);
 #endif

@@ -52,13 +52,7 @@ public final class DenseNetwork {
         precondition(layerSizes.count >= 2 && layerSizes.allSatisfy { $0 >= 1 } && maxBatch >= 1)
         self.layerSizes = layerSizes
         self.maxBatch = maxBatch
-        let requested: kairos_simd_path =
-            switch path {
-            case .auto: KAIROS_SIMD_AUTO
-            case .scalar: KAIROS_SIMD_SCALAR
-            case .avx2: KAIROS_SIMD_AVX2
-            }
-        cPath = kairos_train_resolve_path(requested)
+        cPath = kairos_train_resolve_path(trainPath(path))
         self.path = cPath == KAIROS_SIMD_AVX2 ? .avx2 : .scalar
         var w: [Int] = [], b: [Int] = []
         var offset = 0
@@ -210,6 +204,15 @@ public final class DenseNetwork {
     }
 }
 
+/// The C path value for an `MLP.Path` request.
+func trainPath(_ path: MLP.Path) -> kairos_simd_path {
+    switch path {
+    case .auto: KAIROS_SIMD_AUTO
+    case .scalar: KAIROS_SIMD_SCALAR
+    case .avx2: KAIROS_SIMD_AVX2
+    }
+}
+
 /// Adam (Kingma & Ba 2015) over one flat parameter vector, with an optional gradient scale
 /// (the global-norm clip factor) applied inside the update.
 ///
@@ -224,9 +227,12 @@ public final class AdamOptimizer {
     public private(set) var t: Int = 0
     private let m: UnsafeMutablePointer<Float>
     private let v: UnsafeMutablePointer<Float>
+    private let cPath: kairos_simd_path
 
-    public init(count: Int) {
+    /// - Parameter path: the kernel (AVX2+FMA or scalar; resolved once here, like `DenseNetwork`'s).
+    public init(count: Int, path: MLP.Path = .auto) {
         self.count = count
+        cPath = kairos_train_resolve_path(trainPath(path))
         m = .allocate(capacity: count)
         m.initialize(repeating: 0, count: count)
         v = .allocate(capacity: count)
@@ -243,7 +249,7 @@ public final class AdamOptimizer {
                      gradScale: Float = 1) {
         t += 1
         let bc1 = Float(1 - _pow(Double(beta1), t)), bc2 = Float(1 - _pow(Double(beta2), t))
-        kairos_train_adam(parameters, gradients, m, v, UInt32(count), learningRate, beta1, beta2, epsilon, bc1, bc2,
+        kairos_train_adam(cPath, parameters, gradients, m, v, UInt32(count), learningRate, beta1, beta2, epsilon, bc1, bc2,
                           gradScale)
     }
 
@@ -261,16 +267,18 @@ public final class AdamOptimizer {
 
 /// The global L2 norm of several gradient vectors and the factor that clips it to `maxNorm`
 /// (1 when already within): the scale PPO passes to Adam.
-public func globalNormClipScale(_ grads: [(UnsafePointer<Float>, Int)], maxNorm: Double) -> (norm: Double, scale: Float) {
+public func globalNormClipScale(_ grads: [(UnsafePointer<Float>, Int)], maxNorm: Double,
+                                path: MLP.Path = .auto) -> (norm: Double, scale: Float) {
+    let p = kairos_train_resolve_path(trainPath(path))
     var s = 0.0
-    for (g, n) in grads { s += kairos_train_sum_squares(g, UInt32(n)) }
+    for (g, n) in grads { s += kairos_train_sum_squares(p, g, UInt32(n)) }
     return clipScale(sumOfSquares: s, maxNorm: maxNorm)
 }
 
 /// The same for two networks' gradients (no array: the per-minibatch path allocates nothing).
 public func globalNormClipScale(_ a: DenseNetwork, _ b: DenseNetwork, maxNorm: Double) -> (norm: Double, scale: Float) {
-    let s = kairos_train_sum_squares(a.gradients, UInt32(a.parameterCount))
-        + kairos_train_sum_squares(b.gradients, UInt32(b.parameterCount))
+    let s = kairos_train_sum_squares(a.cPath, a.gradients, UInt32(a.parameterCount))
+        + kairos_train_sum_squares(a.cPath, b.gradients, UInt32(b.parameterCount))
     return clipScale(sumOfSquares: s, maxNorm: maxNorm)
 }
 

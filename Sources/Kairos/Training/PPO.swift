@@ -55,8 +55,9 @@ public struct PPOConfig: Codable, Sendable, Equatable {
 
 /// One update's figures, handed to the progress callback.
 public struct PPOProgress: Sendable {
+    /// Updates done in the current run (since `plan` / `train`), 1-based.
     public var update = 0
-    /// Updates planned for the run.
+    /// Updates planned for the current run (0 without a plan).
     public var updates = 0
     /// Environment steps so far (all environments).
     public var steps = 0
@@ -247,7 +248,9 @@ public final class PPOTrainer<Env: VectorEnvironment> {
     private var recentLengths = [Double](repeating: 0, count: 100)
     private var recentCount = 0
     private var recentNext = 0
-    private var plannedUpdates = 1
+    /// The schedule of the current run: updates planned and `updatesDone` when it was planned.
+    /// nil before `plan` / `train`: no annealing.
+    private var schedule: (start: Int, updates: Int)? = nil
 
     /// - Parameters:
     ///   - environment: `count` must equal `config.numEnvironments`. It is reset here.
@@ -271,8 +274,8 @@ public final class PPOTrainer<Env: VectorEnvironment> {
         critic = DenseNetwork(layerSizes: [obsSize] + config.hiddenSizes + [1], maxBatch: maxBatch, path: path)
         actor.initializeOrthogonal(rng: &initRNG, outputGain: 0.01)
         critic.initializeOrthogonal(rng: &initRNG, outputGain: 1)
-        actorAdam = AdamOptimizer(count: actor.parameterCount)
-        criticAdam = AdamOptimizer(count: critic.parameterCount)
+        actorAdam = AdamOptimizer(count: actor.parameterCount, path: path)
+        criticAdam = AdamOptimizer(count: critic.parameterCount, path: path)
         actorAdam.epsilon = Float(config.adamEpsilon)
         criticAdam.epsilon = Float(config.adamEpsilon)
         normalizer = RunningObservationNormalizer(size: obsSize)
@@ -480,24 +483,25 @@ public final class PPOTrainer<Env: VectorEnvironment> {
         return (sum, gradNormSum * inv)
     }
 
-    /// Plans the learning-rate / clip schedules for a run of `totalSteps` environment steps.
+    /// Plans the learning-rate / clip schedules for a run of `totalSteps` more environment steps
+    /// (annealing from the configured values now to 0 at its end). Without a plan, `iterate()`
+    /// uses the configured values unannealed.
     public func plan(totalSteps: Int) {
-        plannedUpdates = max(1, (totalSteps + config.rolloutSize - 1) / config.rolloutSize)
+        schedule = (updatesDone, max(1, (totalSteps + config.rolloutSize - 1) / config.rolloutSize))
     }
 
     /// One rollout and one update. Returns the update's figures (`stepsPerSecond`/`elapsed` zero).
     @discardableResult
     public func iterate() -> PPOProgress {
-        let frac = config.annealLearningRate || config.annealClipRange
-            ? max(0, 1 - Double(updatesDone) / Double(plannedUpdates)) : 1
+        let frac = schedule.map { max(0, 1 - Double(updatesDone - $0.start) / Double($0.updates)) } ?? 1
         let lr = config.learningRate * (config.annealLearningRate ? frac : 1)
         let clip = config.clipRange * (config.annealClipRange ? frac : 1)
         collectRollout()
         let (st, gradNorm) = updatePolicy(learningRate: Float(lr), clipRange: clip)
         updatesDone += 1
         var p = PPOProgress()
-        p.update = updatesDone
-        p.updates = plannedUpdates
+        p.update = updatesDone - (schedule?.start ?? 0)
+        p.updates = schedule?.updates ?? 0
         p.steps = steps
         (p.meanEpisodeReturn, p.meanEpisodeLength) = recentEpisodeStats
         p.episodes = episodes
@@ -511,7 +515,7 @@ public final class PPOTrainer<Env: VectorEnvironment> {
         return p
     }
 
-    /// Trains for `totalSteps` environment steps (rounded up to whole rollouts), calling
+    /// Trains for `totalSteps` more environment steps (rounded up to whole rollouts), calling
     /// `progress` after every update; returning `false` from it stops the run early (the seam
     /// for early stopping on a validation stretch). Returns the last update's figures.
     @discardableResult
@@ -519,8 +523,9 @@ public final class PPOTrainer<Env: VectorEnvironment> {
         plan(totalSteps: totalSteps)
         let start = MonotonicClock.nanoseconds()
         let startSteps = steps
+        let end = updatesDone + (schedule?.updates ?? 0)
         var last = PPOProgress()
-        while updatesDone < plannedUpdates {
+        while updatesDone < end {
             last = iterate()
             let elapsed = Double(MonotonicClock.nanoseconds() - start) / 1e9
             last.elapsedSeconds = elapsed

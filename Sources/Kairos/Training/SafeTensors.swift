@@ -275,8 +275,11 @@ public enum AgentModel {
             "version": metadata.version,
         ]
         if let critic { m["critic_layers"] = critic.layerSizes.map(String.init).joined(separator: ",") }
-        if let config, let data = try? JSONEncoder().encode(config), let s = String(data: data, encoding: .utf8) {
-            m["ppo_config"] = s
+        if let config {
+            // Sorted keys: the file must be byte-identical for the same training run.
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            if let data = try? encoder.encode(config), let s = String(data: data, encoding: .utf8) { m["ppo_config"] = s }
         }
         for (k, v) in metadata.extra { m["x." + k] = v }
         st.metadata = m
