@@ -23,6 +23,7 @@ public struct VectorStepBuffers: Sendable {
     /// The episode reached a terminal state (no bootstrapping).
     public var terminated: [Bool]
     /// The episode was cut by a time limit or the end of the data (bootstrap from `finalObservations`).
+    /// A step flagged both terminated and truncated counts as terminated (no bootstrap).
     public var truncated: [Bool]
     public var finalObservations: [Float]
     public var finishedEpisodeReturns: [Double]
