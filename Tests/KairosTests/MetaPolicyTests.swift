@@ -82,6 +82,21 @@ struct MetaPolicyTests {
         }
     }
 
+    @Test("KL-UCB's pruned choice is the argmax of the exact indices")
+    func klucbPruning() {
+        let (r, _) = BanditStream.stationary.rewards(seed: 5, steps: 3_000)
+        var p = KLUCB(armCount: 4)
+        for t in 0..<3_000 {
+            let a = p.select()
+            let idx = (0..<4).map { p.score($0).index }
+            var best = 0
+            for i in 1..<4 where idx[i] > idx[best] { best = i }
+            #expect(a == best, "step \(t): chose \(a), exact indices \(idx)")
+            if a != best { return }
+            p.update(arm: a, reward: r[t, a], weight: 1)
+        }
+    }
+
     @Test("a seed reproduces a run; another seed gives another run", arguments: SelectionPolicyKind.allCases)
     func determinism(kind: SelectionPolicyKind) {
         let (r, _) = BanditStream.stationary.rewards(seed: 2, steps: 2_000)

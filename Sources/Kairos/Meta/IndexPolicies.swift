@@ -129,11 +129,14 @@ public struct KLUCB: SelectionPolicy {
     public var state: IndexArmState
     public var t = 0.0
     public var newtonSteps: Int
+    /// ln t / n_i of the last `select` (the kl level each arm's index solves for).
+    public var level: [Double]
     public var armCount: Int { state.count }
 
     public init(armCount: Int, newtonSteps: Int = 8) {
         state = IndexArmState(armCount)
         self.newtonSteps = newtonSteps
+        level = Array(repeating: .infinity, count: armCount)
     }
 
     @inlinable static func kl(_ p: Double, _ q: Double) -> Double {
@@ -164,24 +167,51 @@ public struct KLUCB: SelectionPolicy {
 
     public mutating func select() -> Int {
         let lt = log(max(t, 1))
-        for i in 0..<state.count {
-            let n = state.n[i]
-            if n < IndexArmState.unseen {
-                state.lastMean[i] = 0; state.lastBonus[i] = .infinity
-            } else {
-                let m = min(max(state.sum[i] / n, 0), 1)
-                state.lastMean[i] = m
-                state.lastBonus[i] = Self.upperBound(mean: m, level: lt / n, steps: newtonSteps) - m
+        let k = state.count
+        // Unexplored arms first, in order (infinite index).
+        for i in 0..<k where state.n[i] < IndexArmState.unseen {
+            for j in 0..<k {
+                let n = state.n[j]
+                state.lastMean[j] = n < IndexArmState.unseen ? 0 : min(max(state.sum[j] / n, 0), 1)
+                level[j] = n < IndexArmState.unseen ? .infinity : lt / n
+                state.lastBonus[j] = .nan
             }
+            state.lastChoice = i
+            return i
         }
-        return state.argmaxIndex()
+        // Pinsker bounds first; the exact index only for arms whose bound can still win. The
+        // exact index is at most the Pinsker bound, so the pruned arms cannot be the argmax and
+        // the choice (ties to the lowest arm included) equals the full computation's. The
+        // explanation computes every arm's exact index on demand (`score`).
+        var first = 0
+        for i in 0..<k {
+            let n = state.n[i]
+            let m = min(max(state.sum[i] / n, 0), 1)
+            state.lastMean[i] = m
+            level[i] = lt / n
+            state.lastBonus[i] = min(m + (level[i] / 2).squareRoot(), 1)  // Pinsker bound for now
+            if state.lastBonus[i] > state.lastBonus[first] { first = i }
+        }
+        var best = first
+        var bestIndex = Self.upperBound(mean: state.lastMean[first], level: level[first], steps: newtonSteps)
+        for i in 0..<k where i != first && state.lastBonus[i] >= bestIndex {
+            let q = Self.upperBound(mean: state.lastMean[i], level: level[i], steps: newtonSteps)
+            if q > bestIndex || (q == bestIndex && i < best) { best = i; bestIndex = q }
+        }
+        state.lastChoice = best
+        return best
     }
     public mutating func update(arm: Int, reward: Double, weight: Double = 1) {
         state.n[arm] += weight
         state.sum[arm] += weight * reward
         t += weight
     }
-    public func score(_ arm: Int) -> ArmScore { state.score(arm) }
+    /// The exact KL index of every arm, computed here (not on the decision path).
+    public func score(_ arm: Int) -> ArmScore {
+        let m = state.lastMean[arm]
+        let q = level[arm].isFinite ? Self.upperBound(mean: m, level: level[arm], steps: newtonSteps) : .infinity
+        return ArmScore(mean: m, bonus: q - m, index: q, probability: arm == state.lastChoice ? 1 : 0, pulls: state.n[arm])
+    }
 }
 
 /// Discounted UCB (Kocsis & Szepesvári 2006; analysed by Garivier & Moulines 2011, "On
