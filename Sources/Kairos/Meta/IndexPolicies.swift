@@ -131,12 +131,15 @@ public struct KLUCB: SelectionPolicy {
     public var newtonSteps: Int
     /// ln t / n_i of the last `select` (the kl level each arm's index solves for).
     public var level: [Double]
+    /// Each arm's last computed index: the next step's Newton starting point.
+    public var root: [Double]
     public var armCount: Int { state.count }
 
     public init(armCount: Int, newtonSteps: Int = 8) {
         state = IndexArmState(armCount)
         self.newtonSteps = newtonSteps
         level = Array(repeating: .infinity, count: armCount)
+        root = Array(repeating: .nan, count: armCount)
     }
 
     @inlinable static func kl(_ p: Double, _ q: Double) -> Double {
@@ -145,19 +148,30 @@ public struct KLUCB: SelectionPolicy {
         return p * log(p / q) + (1 - p) * log((1 - p) / (1 - q))
     }
 
-    /// Largest q in [p, 1] with kl(p, q) <= d.
-    static func upperBound(mean p: Double, level d: Double, steps: Int) -> Double {
+    /// Largest q in [p, 1] with kl(p, q) <= d. `hint` (e.g. the previous step's root, which
+    /// moves little from one step to the next) is used as the starting point when it is in (p, 1).
+    static func upperBound(mean p: Double, level d: Double, steps: Int, hint: Double = .nan) -> Double {
         if d <= 0 { return p }
-        let start = min(p + (d / 2).squareRoot(), 1 - 1e-15)
-        if kl(p, start) <= d { return start }  // only when clamped at 1: the bound is 1
-        // Newton in u = -ln(1-q): f(u) = kl(p, q(u)) - d is convex and increasing in u with
-        // f'(u) = (q-p)/q and nearly linear for q near 1 (where Newton in q crawls), so from the
-        // right (f > 0) it decreases monotonically onto the root in a few steps.
-        var u = -log1p(-start)
-        var q = start
+        let e = 1e-15
+        let pc = min(max(p, e), 1 - e)
+        // kl(p, q) = c - p ln q + (1 - p) u with u = -ln(1 - q) and c = p ln p + (1-p) ln(1-p):
+        // one log and one exp per Newton step.
+        let c = pc * log(pc) + (1 - pc) * log(1 - pc)
+        var q: Double
+        if hint > p && hint < 1 - 1e-15 {
+            q = hint
+        } else {
+            q = min(p + (d / 2).squareRoot(), 1 - 1e-15)
+            if kl(p, q) <= d { return q }  // only when clamped at 1: the bound is 1
+        }
+        // Newton in u: f(u) = kl(p, q(u)) - d is convex and increasing with f'(u) = (q-p)/q and
+        // nearly linear for q near 1 (where Newton in q crawls). From the right (f > 0) it
+        // decreases monotonically onto the root; from the left (a hint) the first step lands
+        // right of the root (a convex function lies above its tangents), then the same.
+        var u = -log1p(-q)
         for _ in 0..<steps {
-            let f = kl(p, q) - d
-            if f < 1e-12 { break }
+            let f = c - pc * log(max(q, e)) + (1 - pc) * u - d
+            if abs(f) < 1e-12 { break }
             u -= f * q / (q - p)
             q = -expm1(-u)
             if q <= p { return p }
@@ -193,10 +207,14 @@ public struct KLUCB: SelectionPolicy {
             if state.lastBonus[i] > state.lastBonus[first] { first = i }
         }
         var best = first
-        var bestIndex = Self.upperBound(mean: state.lastMean[first], level: level[first], steps: newtonSteps)
+        var bestIndex = Self.upperBound(mean: state.lastMean[first], level: level[first], steps: newtonSteps, hint: root[first])
+        root[first] = bestIndex
         for i in 0..<k where i != first && state.lastBonus[i] >= bestIndex {
-            let q = Self.upperBound(mean: state.lastMean[i], level: level[i], steps: newtonSteps)
-            if q > bestIndex || (q == bestIndex && i < best) { best = i; bestIndex = q }
+            let q = Self.upperBound(mean: state.lastMean[i], level: level[i], steps: newtonSteps, hint: root[i])
+            root[i] = q
+            // Arms with the same statistics have the same index up to the solver's tolerance:
+            // such ties go to the lower arm, as in the other index rules.
+            if q > bestIndex + 1e-9 || (abs(q - bestIndex) <= 1e-9 && i < best) { best = i; bestIndex = q }
         }
         state.lastChoice = best
         return best
