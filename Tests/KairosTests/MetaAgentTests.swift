@@ -141,7 +141,10 @@ struct MetaAgentTests {
             _ = a.decide(regime: p, targets: targets)
             a.record(shadowReturns: returns)
         }
-        var b = try JSONDecoder().decode(MetaAgent<EXP3IX>.self, from: JSONEncoder().encode(a))
+        let path = NSTemporaryDirectory() + "meta-state-\(getpid()).json"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try a.save(toPath: path)
+        var b = try MetaAgent<EXP3IX>(contentsOfFile: path)
         for _ in 0..<300 {
             let p = sc.step(targets: &targets, returns: &returns)
             let da = a.decide(regime: p, targets: targets), db = b.decide(regime: p, targets: targets)
