@@ -9,7 +9,8 @@ struct MetaCommand: ParsableCommand {
         discussion: """
             `simulate` runs one selection rule over a T×K reward matrix (the standard harness); \
             `streams` writes the three benchmark streams; `evaluate` reports mean regret over \
-            seeds for every rule (docs/meta.md); `explain` prints the latest decision explanations \
+            seeds for every rule (docs/meta.md); `shadow` compares the meta-agent with the best \
+            single agent on synthetic shadow returns; `explain` prints the latest decision explanations \
             from a log, or from a meta-agent run over synthetic shadow returns when there is none.
 
             Examples:
@@ -17,6 +18,7 @@ struct MetaCommand: ParsableCommand {
               kairos meta simulate --rewards /tmp/streams/switching-s1-rewards.csv --policy ducb --seed 1 \\
                   --out choices.csv --means /tmp/streams/switching-means.csv
               kairos meta evaluate --seeds 20
+              kairos meta shadow --seeds 5
               kairos meta explain -n 5
             """,
         subcommands: [Simulate.self, Streams.self, Evaluate.self, Shadow.self, Explain.self])

@@ -141,7 +141,10 @@ struct MetaAgentTests {
             _ = a.decide(regime: p, targets: targets)
             a.record(shadowReturns: returns)
         }
-        var b = try JSONDecoder().decode(MetaAgent<EXP3IX>.self, from: JSONEncoder().encode(a))
+        let path = NSTemporaryDirectory() + "meta-state-\(getpid()).json"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try a.save(toPath: path)
+        var b = try MetaAgent<EXP3IX>(contentsOfFile: path)
         for _ in 0..<300 {
             let p = sc.step(targets: &targets, returns: &returns)
             let da = a.decide(regime: p, targets: targets), db = b.decide(regime: p, targets: targets)
@@ -194,5 +197,29 @@ struct MetaAgentTests {
         #expect(try MetaExplanationLog.tail(path: path, count: 1000).count == 100)
         #expect(s.explanations.allSatisfy { $0.arms.count == 4 })
         #expect(s.explanations.allSatisfy { $0.rule == "ducb" })
+    }
+
+    @Test("bandit feedback: a pooled UCB1 learner counts only the traded agent's reward; the explanation shows its bonus")
+    func banditFeedbackPooled() throws {
+        let cfg = MetaAgentConfig(agentNames: ["a", "b", "c"], minDwell: 1, perRegimeLearners: false)
+        var m = MetaAgent<UCB1>(config: cfg) { _ in UCB1(armCount: 3) }
+        var leads = [Int]()
+        for t in 0..<50 {
+            let d = m.decide(regime: t % 2 == 0 ? bull : RegimeProbabilities(bull: 0, bear: 1, sideways: 0, volatile: 0),
+                             targets: [1, 0, -1])
+            leads.append(d.lead)
+            m.record(shadowReturns: [0.005, 0, -0.005])
+        }
+        #expect(m.learners.count == 1)
+        let u = m.learners[0]
+        #expect(u.t == 50)
+        for i in 0..<3 { #expect(u.state.n[i] == Double(leads.filter { $0 == i }.count)) }
+        #expect(Array(leads.prefix(3)) == [0, 1, 2], "UCB1 plays each agent once first")
+        #expect(leads.filter { $0 == 0 }.count > 25, "agent a has the best shadow return")
+        let e = try #require(m.explanation())
+        #expect(e.learner == "pooled")
+        #expect(e.arms[0].bonus > 0 && e.arms[0].bonus.isFinite)
+        #expect(abs(e.arms[0].mean - 0.75) < 1e-12, "return 0.005 maps to reward 0.75 with rewardScale 0.01")
+        #expect(e.line.contains("bonus="))
     }
 }

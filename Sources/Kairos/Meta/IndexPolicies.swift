@@ -129,11 +129,17 @@ public struct KLUCB: SelectionPolicy {
     public var state: IndexArmState
     public var t = 0.0
     public var newtonSteps: Int
+    /// ln t / n_i of the last `select` (the kl level each arm's index solves for).
+    public var level: [Double]
+    /// Each arm's last computed index: the next step's Newton starting point.
+    public var root: [Double]
     public var armCount: Int { state.count }
 
     public init(armCount: Int, newtonSteps: Int = 8) {
         state = IndexArmState(armCount)
         self.newtonSteps = newtonSteps
+        level = Array(repeating: .infinity, count: armCount)
+        root = Array(repeating: .nan, count: armCount)
     }
 
     @inlinable static func kl(_ p: Double, _ q: Double) -> Double {
@@ -142,19 +148,30 @@ public struct KLUCB: SelectionPolicy {
         return p * log(p / q) + (1 - p) * log((1 - p) / (1 - q))
     }
 
-    /// Largest q in [p, 1] with kl(p, q) <= d.
-    static func upperBound(mean p: Double, level d: Double, steps: Int) -> Double {
+    /// Largest q in [p, 1] with kl(p, q) <= d. `hint` (e.g. the previous step's root, which
+    /// moves little from one step to the next) is used as the starting point when it is in (p, 1).
+    static func upperBound(mean p: Double, level d: Double, steps: Int, hint: Double = .nan) -> Double {
         if d <= 0 { return p }
-        let start = min(p + (d / 2).squareRoot(), 1 - 1e-15)
-        if kl(p, start) <= d { return start }  // only when clamped at 1: the bound is 1
-        // Newton in u = -ln(1-q): f(u) = kl(p, q(u)) - d is convex and increasing in u with
-        // f'(u) = (q-p)/q and nearly linear for q near 1 (where Newton in q crawls), so from the
-        // right (f > 0) it decreases monotonically onto the root in a few steps.
-        var u = -log1p(-start)
-        var q = start
+        let e = 1e-15
+        let pc = min(max(p, e), 1 - e)
+        // kl(p, q) = c - p ln q + (1 - p) u with u = -ln(1 - q) and c = p ln p + (1-p) ln(1-p):
+        // one log and one exp per Newton step.
+        let c = pc * log(pc) + (1 - pc) * log(1 - pc)
+        var q: Double
+        if hint > p && hint < 1 - 1e-15 {
+            q = hint
+        } else {
+            q = min(p + (d / 2).squareRoot(), 1 - 1e-15)
+            if kl(p, q) <= d { return q }  // only when clamped at 1: the bound is 1
+        }
+        // Newton in u: f(u) = kl(p, q(u)) - d is convex and increasing with f'(u) = (q-p)/q and
+        // nearly linear for q near 1 (where Newton in q crawls). From the right (f > 0) it
+        // decreases monotonically onto the root; from the left (a hint) the first step lands
+        // right of the root (a convex function lies above its tangents), then the same.
+        var u = -log1p(-q)
         for _ in 0..<steps {
-            let f = kl(p, q) - d
-            if f < 1e-12 { break }
+            let f = c - pc * log(max(q, e)) + (1 - pc) * u - d
+            if abs(f) < 1e-12 { break }
             u -= f * q / (q - p)
             q = -expm1(-u)
             if q <= p { return p }
@@ -164,24 +181,55 @@ public struct KLUCB: SelectionPolicy {
 
     public mutating func select() -> Int {
         let lt = log(max(t, 1))
-        for i in 0..<state.count {
-            let n = state.n[i]
-            if n < IndexArmState.unseen {
-                state.lastMean[i] = 0; state.lastBonus[i] = .infinity
-            } else {
-                let m = min(max(state.sum[i] / n, 0), 1)
-                state.lastMean[i] = m
-                state.lastBonus[i] = Self.upperBound(mean: m, level: lt / n, steps: newtonSteps) - m
+        let k = state.count
+        // Unexplored arms first, in order (infinite index).
+        for i in 0..<k where state.n[i] < IndexArmState.unseen {
+            for j in 0..<k {
+                let n = state.n[j]
+                state.lastMean[j] = n < IndexArmState.unseen ? 0 : min(max(state.sum[j] / n, 0), 1)
+                level[j] = n < IndexArmState.unseen ? .infinity : lt / n
+                state.lastBonus[j] = .nan
             }
+            state.lastChoice = i
+            return i
         }
-        return state.argmaxIndex()
+        // Pinsker bounds first; the exact index only for arms whose bound can still win. The
+        // exact index is at most the Pinsker bound, so the pruned arms cannot be the argmax and
+        // the choice (ties to the lowest arm included) equals the full computation's. The
+        // explanation computes every arm's exact index on demand (`score`).
+        var first = 0
+        for i in 0..<k {
+            let n = state.n[i]
+            let m = min(max(state.sum[i] / n, 0), 1)
+            state.lastMean[i] = m
+            level[i] = lt / n
+            state.lastBonus[i] = min(m + (level[i] / 2).squareRoot(), 1)  // Pinsker bound for now
+            if state.lastBonus[i] > state.lastBonus[first] { first = i }
+        }
+        var best = first
+        var bestIndex = Self.upperBound(mean: state.lastMean[first], level: level[first], steps: newtonSteps, hint: root[first])
+        root[first] = bestIndex
+        for i in 0..<k where i != first && state.lastBonus[i] >= bestIndex {
+            let q = Self.upperBound(mean: state.lastMean[i], level: level[i], steps: newtonSteps, hint: root[i])
+            root[i] = q
+            // Arms with the same statistics have the same index up to the solver's tolerance:
+            // such ties go to the lower arm, as in the other index rules.
+            if q > bestIndex + 1e-9 || (abs(q - bestIndex) <= 1e-9 && i < best) { best = i; bestIndex = q }
+        }
+        state.lastChoice = best
+        return best
     }
     public mutating func update(arm: Int, reward: Double, weight: Double = 1) {
         state.n[arm] += weight
         state.sum[arm] += weight * reward
         t += weight
     }
-    public func score(_ arm: Int) -> ArmScore { state.score(arm) }
+    /// The exact KL index of every arm, computed here (not on the decision path).
+    public func score(_ arm: Int) -> ArmScore {
+        let m = state.lastMean[arm]
+        let q = level[arm].isFinite ? Self.upperBound(mean: m, level: level[arm], steps: newtonSteps) : .infinity
+        return ArmScore(mean: m, bonus: q - m, index: q, probability: arm == state.lastChoice ? 1 : 0, pulls: state.n[arm])
+    }
 }
 
 /// Discounted UCB (Kocsis & Szepesvári 2006; analysed by Garivier & Moulines 2011, "On

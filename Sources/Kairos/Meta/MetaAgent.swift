@@ -255,6 +255,16 @@ public struct MetaAgent<P: SelectionPolicy>: Codable, Sendable {
         }
     }
 
+    /// Writes the whole state as JSON (atomically), so a restarted process continues from it.
+    public func save(toPath path: String) throws {
+        try MetaExplanationLog.encoder().encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
+    /// Restores a state written by `save(toPath:)`.
+    public init(contentsOfFile path: String) throws {
+        self = try MetaExplanationLog.decoder().decode(Self.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
     /// The explanation of the last decision (and, after `record`, of the learning it caused).
     /// Allocates: call it at the logging rate, not per tick.
     public func explanation() -> MetaExplanation? {

@@ -42,7 +42,9 @@ public struct ArmScore: Sendable, Hashable, Codable {
 /// Implementation Notes: every conforming type keeps its per-arm state in arrays sized at
 /// `init`, so `select`/`update`/`learn` allocate nothing; they are O(K) (SW-UCB also O(1)
 /// amortised for its window). State is Codable: a decoded rule continues exactly where the
-/// encoded one stopped, random generator included.
+/// encoded one stopped, random generator included. Before every arm has been tried some scores
+/// are infinite or NaN: encode with a JSON coder that accepts them
+/// (`MetaExplanationLog.encoder()` / `.decoder()`; `MetaAgent.save(toPath:)` does).
 public protocol SelectionPolicy: Codable, Sendable {
     /// Short name used on the command line ("ucb1", "ducb", ...).
     static var name: String { get }
