@@ -50,6 +50,8 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Ensemble: JSONL file for the meta-agent's explanations (read with `kairos meta explain --log FILE`).")
     var explainLog = "kairos-explanations.jsonl"
     @Option(help: "Ensemble: log one explanation in this many decisions.") var explainEvery = 5_000
+    @Option(help: "Ensemble: meta-agent state file, loaded at start when present and written at the end (a rerun continues learning).")
+    var metaState: String?
     @Option(help: "Synthetic scenario (demo, persistent, fastSwitching); default: persistent for the ensemble (its training market), demo otherwise.")
     var scenario: String?
     @Flag(help: "Run the three live processes' parts in this process over real ZeroMQ on loopback (feed publisher → kairos run → paper gateway) and report wire-to-wire latency.")
@@ -90,6 +92,7 @@ struct DemoCommand: AsyncParsableCommand {
         if kind == "ensemble" {
             o.policy.explainLog = explainLog
             o.policy.explainEvery = explainEvery
+            o.policy.metaState = metaState
         }
         let scenarioName = scenario ?? (kind == "ensemble" ? "persistent" : "demo")
         guard let sc = MarketScenario.presets.first(where: { $0.name == scenarioName }) else {
@@ -117,6 +120,7 @@ struct DemoCommand: AsyncParsableCommand {
         let elapsed = Double(MonotonicClock.nanoseconds() - started) / 1e9
         view.finish()
         print(Summary.render(demo: demo, elapsed: elapsed))
+        try demo.engine.policy.saveState()  // the engine thread has stopped
         if o.policy.kind == "ensemble" {
             print("policy: \(demo.engine.policy.name) on the \(o.scenario.name) market; meta-agent explanations: kairos meta explain --log \(explainLog)")
         }

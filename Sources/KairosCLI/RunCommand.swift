@@ -85,6 +85,8 @@ struct RunCommand: AsyncParsableCommand {
         }
         try await app.group.run()
         statusTask.cancel()
+        // The engine thread has stopped: the ensemble's meta-agent state can be written.
+        try app.engine.policy.saveState()
         if let s = app.engine.monitor.snapshot {
             print("stopped: ticks \(Fmt.int(s.counters.ticksAccepted)), orders \(Fmt.int(s.counters.ordersSent)), fills \(Fmt.int(s.counters.fills)), PnL \(Fmt.money(s.pnl, sign: true))")
         }

@@ -128,4 +128,43 @@ import Testing
         #expect(meta.explanation() != nil)
         #expect(a.regime(instrument: 0) != nil)
     }
+
+    /// The meta-agent and the shadow books survive a restart: saved, loaded into a fresh ensemble,
+    /// saved again byte for byte, and the restored ensemble keeps deciding (and counting) from there.
+    @Test func stateSurvivesARestart() throws {
+        let f = try Self.fixture(kinds: AgentKind.allCases)
+        defer { try? FileManager.default.removeItem(at: f.dir) }
+        func make() throws -> AgentEnsemblePolicy<DiscountedUCB> {
+            var c = AgentEnsembleConfig()
+            c.warmupBars = 30
+            return try AgentEnsemblePolicy<DiscountedUCB>(
+                agents: try AgentEnsemble.loadAgents(directory: f.dir.path), regimeModel: f.regimeModel, instruments: 1, config: c
+            ) { k, _ in DiscountedUCB(armCount: k) }
+        }
+        var first = try make()
+        _ = Self.run(&first, market: f.market, bars: 600)
+        let saved = f.dir.appendingPathComponent("state.json").path
+        try first.saveState(toPath: saved)
+        let decided = first.metaAgent(instrument: 0).decisions
+        #expect(decided == 600 - 29)
+
+        var second = try make()
+        try second.loadState(fromPath: saved)
+        let again = f.dir.appendingPathComponent("again.json").path
+        try second.saveState(toPath: again)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: saved)) == Data(contentsOf: URL(fileURLWithPath: again)))
+        for k in 0..<4 { #expect(second.shadowPosition(instrument: 0, agent: k) == first.shadowPosition(instrument: 0, agent: k)) }
+        // Continue on later ticks: features and the regime filter warm up again, learning goes on.
+        let later = SyntheticMarket(scenario: .fastSwitching, instruments: 1, seed: 77)
+        let out = Self.run(&second, market: later, bars: 300)
+        #expect(second.metaAgent(instrument: 0).decisions == decided + out.compactMap { $0 }.count)
+        #expect(out.compactMap { $0 }.count == 300 - 29)
+
+        // A state saved for other agents or another rule is refused.
+        var other = try AgentEnsemblePolicy<Hedge>(
+            agents: try AgentEnsemble.loadAgents(directory: f.dir.path), regimeModel: f.regimeModel, instruments: 1
+        ) { k, seed in Hedge(armCount: k, seed: seed) }
+        #expect(throws: ConfigError.self) { try other.loadState(fromPath: saved) }
+        _ = other
+    }
 }

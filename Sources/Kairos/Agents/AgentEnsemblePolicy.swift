@@ -175,6 +175,77 @@ public final class AgentEnsemblePolicy<P: SelectionPolicy>: DecisionPolicy, @unc
     }
 }
 
+/// What survives a restart of an ensemble: per instrument, the meta-agent (learners, performance,
+/// regret, weights) and the agents' shadow books. Features and the regime filter warm up again.
+public struct AgentEnsembleState<P: SelectionPolicy>: Codable, Sendable {
+    public struct Instrument: Codable, Sendable {
+        public var meta: MetaAgent<P>
+        public var positions: [Double]
+        public var entries: [Double]
+        public var turnover: [Double]
+        public var lastClose: Double
+        public var awaitingRecord: Bool
+    }
+    public var rule: String
+    public var agents: [String]
+    public var instruments: [Instrument]
+}
+
+/// The rule and agents a saved state is for (read before the whole state).
+struct AgentEnsembleStateHeader: Decodable {
+    var rule: String
+    var agents: [String]
+}
+
+/// Type-erased save/restore of an ensemble's state (`ConfiguredPolicy` holds the ensemble as
+/// `any DecisionPolicy`).
+public protocol EnsembleStatePersisting: AnyObject {
+    func saveState(toPath path: String) throws
+    func loadState(fromPath path: String) throws
+}
+
+extension AgentEnsemblePolicy: EnsembleStatePersisting {
+    /// Writes the state as JSON (the non-finite-aware coder: unexplored arms have infinite
+    /// scores). Call when the engine thread is not running the policy (after stop).
+    public func saveState(toPath path: String) throws {
+        let s = AgentEnsembleState<P>(
+            rule: P.name, agents: kinds.map(\.name),
+            instruments: states.map {
+                .init(meta: $0.meta, positions: $0.positions, entries: $0.entries, turnover: $0.turnover, lastClose: $0.lastClose,
+                      awaitingRecord: $0.awaitingRecord)
+            })
+        let data = try MetaExplanationLog.encoder().encode(s)
+        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
+    /// Restores a state saved by `saveState` for the same rule, agents and instrument count
+    /// (before the engine starts).
+    public func loadState(fromPath path: String) throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        // The header first, so a state of another rule or other agents is refused by name rather
+        // than by a decoding error deep inside a learner.
+        let h = try JSONDecoder().decode(AgentEnsembleStateHeader.self, from: data)
+        guard h.rule == P.name, h.agents == kinds.map(\.name) else {
+            throw ConfigError(message: "\(path): saved for rule \(h.rule) with agents \(h.agents); this ensemble is \(P.name) with \(kinds.map(\.name))")
+        }
+        let s = try MetaExplanationLog.decoder().decode(AgentEnsembleState<P>.self, from: data)
+        guard s.instruments.count == states.count else {
+            throw ConfigError(message: "\(path): saved for rule \(s.rule), agents \(s.agents), \(s.instruments.count) instruments; this ensemble is \(P.name), \(kinds.map(\.name)), \(states.count)")
+        }
+        for (i, x) in s.instruments.enumerated() {
+            guard x.positions.count == agents.count, x.entries.count == agents.count, x.turnover.count == agents.count,
+                  x.meta.agentCount == agents.count, x.meta.awaitingRecord == x.awaitingRecord
+            else { throw ConfigError(message: "\(path): inconsistent state for instrument \(i)") }
+            states[i].meta = x.meta
+            states[i].positions = x.positions
+            states[i].entries = x.entries
+            states[i].turnover = x.turnover
+            states[i].lastClose = x.lastClose
+            states[i].awaitingRecord = x.awaitingRecord
+        }
+    }
+}
+
 /// Building the ensemble from files: `<models>/<kind>.safetensors` for each agent kind and a
 /// regime model JSON (`kairos regimes fit`).
 public enum AgentEnsemble {

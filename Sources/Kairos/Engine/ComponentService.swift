@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import ServiceLifecycle
 
@@ -35,6 +36,14 @@ public struct ConfiguredPolicy: DecisionPolicy, Sendable {
     var sma: BarSampledPolicy<SMACrossoverPolicy>?
     var buyAndHold: BuyAndHoldPolicy?
     var ensemble: (any DecisionPolicy & Sendable)?
+    var metaStatePath: String?
+
+    /// Writes the ensemble's state to `policy.metaState` (no-op for other policies or without a
+    /// path). Call after the engine has stopped.
+    public func saveState() throws {
+        guard let path = metaStatePath, let persisting = ensemble as? any EnsembleStatePersisting else { return }
+        try persisting.saveState(toPath: path)
+    }
 
     /// Throws when the ensemble's model files cannot be loaded.
     public init(_ p: KairosConfig.Policy, instruments: Int) throws {
@@ -50,6 +59,11 @@ public struct ConfiguredPolicy: DecisionPolicy, Sendable {
             ensemble = try AgentEnsemble.make(
                 rule: SelectionPolicyKind(rawValue: p.meta) ?? .hedge, agents: agents, regimeModel: regime,
                 instruments: instruments, config: c)
+            if let path = p.metaState, FileManager.default.fileExists(atPath: path),
+               let persisting = ensemble as? any EnsembleStatePersisting {
+                try persisting.loadState(fromPath: path)
+            }
+            metaStatePath = p.metaState
         } else if p.kind == "buyhold" {
             buyAndHold = BuyAndHoldPolicy(instruments: instruments)
         } else {

@@ -39,6 +39,9 @@ public struct KairosConfig: Codable, Sendable, Equatable {
         /// Ensemble: JSONL file for the meta-agent's explanations (one in `explainEvery` decisions).
         public var explainLog: String? = nil
         public var explainEvery = 1_000
+        /// Ensemble: the meta-agent's state file, loaded at start when present and written at stop,
+        /// so a restart continues where it stopped.
+        public var metaState: String? = nil
         public init() {}
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -56,6 +59,7 @@ public struct KairosConfig: Codable, Sendable, Equatable {
             warmupBars = try c.value(.warmupBars, or: d.warmupBars)
             explainLog = try c.decodeIfPresent(String.self, forKey: .explainLog)
             explainEvery = try c.value(.explainEvery, or: d.explainEvery)
+            metaState = try c.decodeIfPresent(String.self, forKey: .metaState)
         }
 
         /// The ensemble's regime model path.
