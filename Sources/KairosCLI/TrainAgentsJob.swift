@@ -17,8 +17,8 @@ struct TradingTrainingData: Sendable {
 /// checkpoint as `<out>/<kind>.safetensors`, and for synthetic all-agent runs the ensemble's
 /// regime model `<out>/regime-hmm.json`.
 ///
-/// `kairos train --preset default` = `--agent all --synthetic --scenario persistent --bars 30000
-/// --data-seed 1 --validation-bars 6000 --steps <TrainAgentsJob.defaultPresetSteps> --seed 1 --regime-seed 7`
+/// `kairos train --preset default` = `--agent all --synthetic --scenario persistent --bars 80000
+/// --data-seed 1 --validation-bars 16000 --steps <TrainAgentsJob.defaultPresetSteps> --seed 1 --regime-seed 7`
 /// (docs/agents.md, "Training"). Agent k of `AgentKind.allCases` is seeded `seed + k`.
 struct TrainAgentsJob: TrainingJob {
     let agents: [AgentKind]
@@ -36,7 +36,7 @@ struct TrainAgentsJob: TrainingJob {
     var name: String { agents.count == 1 ? agents[0].name : "agents" }
 
     /// Environment steps per agent of the default preset (docs/agents.md, "Training").
-    static let defaultPresetSteps = 1_000_000
+    static let defaultPresetSteps = 3_000_000
 
     /// Seed of agent `kind` for a run seeded `seed`.
     static func agentSeed(_ kind: AgentKind, base seed: UInt64) -> UInt64 {
@@ -212,11 +212,13 @@ extension TrainCommand {
             agentName = "all"
             synth = true
             scen = "persistent"
-            nBars = 30_000
+            nBars = 80_000
             dSeed = 1
-            vBars = 6_000
+            vBars = 16_000
             regimeSeed = 7
-            guard data == nil else { throw ValidationError("--preset default is synthetic; drop --data") }
+            guard data == nil, config == nil, envs == nil, rolloutSteps == nil, minibatch == nil, epochs == nil,
+                patience == nil, validateEvery == 10
+            else { throw ValidationError("--preset default fixes the data and the training settings; drop the overrides") }
         }
         guard let agentName else { throw ValidationError("--agent is required") }
         let kinds: [AgentKind]
@@ -254,7 +256,7 @@ extension TrainCommand {
                 description: ["data": "synthetic", "scenario": sc.name, "data_seed": "\(dSeed)", "bars": "\(nBars)"])
             if kinds.count == AgentKind.allCases.count { regime = (sc, regimeSeed, 10_000) }
         } else if let file = self.data {
-            let ds = try TradingDataset.csv(path: file)
+            var ds = try TradingDataset.csv(path: file)
             var end = ds.count
             if let trainTo {
                 guard let ts = OHLCVCSV.parseTimestamp(trainTo) else { throw ValidationError("bad --train-to date") }
@@ -263,6 +265,11 @@ extension TrainCommand {
             }
             let v = max(2, Int((Double(end) * validationFraction).rounded()))
             guard end - v > 300 else { throw ValidationError("too few bars before --train-to") }
+            if ds.regimes == nil {
+                // Regime-weighted episode starts need labels: the detector's causal labels, fitted
+                // on the training stretch only (never on the validation or later bars).
+                ds = ds.relabelled(TradingDataset.causalRegimeLabels(bars: ds.bars, fitUntil: end - v))
+            }
             let fileBytes = try Data(contentsOf: URL(fileURLWithPath: file))
             data = TradingTrainingData(
                 dataset: ds, trainRange: 0..<(end - v), validationRange: (end - v)..<end,

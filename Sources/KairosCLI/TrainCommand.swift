@@ -45,9 +45,9 @@ struct TrainCommand: ParsableCommand {
     var preset: String?
     @Flag(help: "Train on the synthetic market.") var synthetic = false
     @Option(help: "Synthetic scenario.") var scenario = "persistent"
-    @Option(help: "Synthetic bars (training + validation).") var bars = 30_000
+    @Option(help: "Synthetic bars (training + validation).") var bars = 80_000
     @Option(help: "Synthetic market seed.") var dataSeed: UInt64 = 1
-    @Option(help: "Synthetic: the last N bars are the validation stretch.") var validationBars = 6_000
+    @Option(help: "Synthetic: the last N bars are the validation stretch.") var validationBars = 16_000
     @Option(help: "OHLCV CSV to train on.") var data: String?
     @Option(help: "CSV: train on bars up to this date (YYYY-MM-DD, inclusive); later bars are never used.") var trainTo: String?
     @Option(help: "CSV: the last fraction of the bars up to --train-to is the validation stretch.")
