@@ -33,6 +33,8 @@ struct TrainAgentsJob: TrainingJob {
     let regime: (scenario: MarketScenario, seed: UInt64, bars: Int)?
     /// Steps per agent fixed by a preset (overrides --steps).
     let presetSteps: Int?
+    /// Regime weights for every agent (nil: each agent's default).
+    let regimeWeights: [Double]?
     var name: String { agents.count == 1 ? agents[0].name : "agents" }
 
     /// Environment steps per agent of the default preset (docs/agents.md, "Training").
@@ -99,7 +101,7 @@ struct TrainAgentsJob: TrainingJob {
     {
         let cfg = TradingAgentTrainingConfig(
             agent: kind, seed: Self.agentSeed(kind, base: seed), steps: steps, ppo: config, validateEvery: validateEvery,
-            patience: patience)
+            patience: patience, regimeWeights: regimeWeights.map { .some($0) } ?? .none)
         let trainer = TradingAgentTrainer(
             dataset: data.dataset, trainRange: data.trainRange, validationRange: data.validationRange, config: cfg,
             dataHash: data.dataHash, extraMetadata: data.description, path: path)
@@ -237,6 +239,15 @@ extension TrainCommand {
         if let rolloutSteps { cfg.stepsPerRollout = rolloutSteps }
         if let minibatch { cfg.minibatchSize = minibatch }
         if let epochs { cfg.epochs = epochs }
+        var weights: [Double]? = nil
+        if let regimeWeights {
+            guard preset == nil else { throw ValidationError("--preset default fixes the regime weights") }
+            let w = regimeWeights.split(separator: ",").compactMap { Double($0) }
+            guard w.count == 4, w.allSatisfy({ $0 >= 0 }), w.reduce(0, +) > 0 else {
+                throw ValidationError("--regime-weights needs 4 non-negative numbers, e.g. 3,1,1,1")
+            }
+            weights = w
+        }
         let data: TradingTrainingData
         var regime: (MarketScenario, UInt64, Int)? = nil
         if synth {
@@ -285,6 +296,6 @@ extension TrainCommand {
             agents: kinds, data: data, config: cfg, seed: preset != nil ? 1 : seed, validateEvery: validateEvery,
             patience: patience, threads: threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount), path: path,
             regime: regime.map { (scenario: $0.0, seed: $0.1, bars: $0.2) },
-            presetSteps: preset != nil ? TrainAgentsJob.defaultPresetSteps : nil)
+            presetSteps: preset != nil ? TrainAgentsJob.defaultPresetSteps : nil, regimeWeights: weights)
     }
 }

@@ -55,6 +55,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Validate the greedy policy every N PPO updates.") var validateEvery = 10
     @Option(help: "Stop after N validations without a new best (default: never).") var patience: Int?
     @Option(help: "Training threads (default: active cores).") var threads: Int?
+    @Option(help: "Episode-start weights per regime bull,bear,sideways,volatile for every agent trained (default: each agent's own).")
+    var regimeWeights: String?
     @Option(help: "Synthetic all-agent runs: seed of the regime model's market (regime-hmm.json).") var regimeSeed: UInt64 = 7
 
     func run() throws {

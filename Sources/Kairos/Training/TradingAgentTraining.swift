@@ -165,6 +165,7 @@ public final class TradingAgentTrainer {
         extra["cost_bps"] = "\(config.costs.costBps)"
         extra["slippage_bps"] = "\(config.costs.slippageBps)"
         extra["validation_metric"] = Self.validationMetric(config.agent)
+        extra["regime_weights"] = config.regimeWeights.map { $0.map { "\($0)" }.joined(separator: ",") } ?? "uniform"
         metadata = AgentModelMetadata(
             agentKind: config.agent.name, features: AgentObservation.names, trainingDataHash: dataHash,
             seed: config.seed, extra: extra)
