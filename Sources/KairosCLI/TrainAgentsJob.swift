@@ -35,6 +35,9 @@ struct TrainAgentsJob: TrainingJob {
     let presetSteps: Int?
     /// Regime weights for every agent (nil: each agent's default).
     let regimeWeights: [Double]?
+    /// Conservative reward penalty overrides (nil: the default).
+    let lambdaDrawdown: Double?
+    let lambdaDownside: Double?
     var name: String { agents.count == 1 ? agents[0].name : "agents" }
 
     /// Environment steps per agent of the default preset (docs/agents.md, "Training").
@@ -99,9 +102,12 @@ struct TrainAgentsJob: TrainingJob {
     func train(_ kind: AgentKind, steps: Int, outDirectory: String, board: AgentsTrainingBoard, slot: Int) throws
         -> TradingAgentTrainingResult
     {
+        var reward = TradingAgentTrainingConfig.defaultReward(kind)
+        if let lambdaDrawdown { reward.lambdaDrawdown = lambdaDrawdown }
+        if let lambdaDownside { reward.lambdaDownside = lambdaDownside }
         let cfg = TradingAgentTrainingConfig(
             agent: kind, seed: Self.agentSeed(kind, base: seed), steps: steps, ppo: config, validateEvery: validateEvery,
-            patience: patience, regimeWeights: regimeWeights.map { .some($0) } ?? .none)
+            patience: patience, regimeWeights: regimeWeights.map { .some($0) } ?? .none, reward: reward)
         let trainer = TradingAgentTrainer(
             dataset: data.dataset, trainRange: data.trainRange, validationRange: data.validationRange, config: cfg,
             dataHash: data.dataHash, extraMetadata: data.description, path: path)
@@ -219,7 +225,7 @@ extension TrainCommand {
             vBars = 16_000
             regimeSeed = 7
             guard data == nil, config == nil, envs == nil, rolloutSteps == nil, minibatch == nil, epochs == nil,
-                patience == nil, validateEvery == 10
+                patience == nil, validateEvery == 10, lambdaDrawdown == nil, lambdaDownside == nil
             else { throw ValidationError("--preset default fixes the data and the training settings; drop the overrides") }
         }
         guard let agentName else { throw ValidationError("--agent is required") }
@@ -296,6 +302,7 @@ extension TrainCommand {
             agents: kinds, data: data, config: cfg, seed: preset != nil ? 1 : seed, validateEvery: validateEvery,
             patience: patience, threads: threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount), path: path,
             regime: regime.map { (scenario: $0.0, seed: $0.1, bars: $0.2) },
-            presetSteps: preset != nil ? TrainAgentsJob.defaultPresetSteps : nil, regimeWeights: weights)
+            presetSteps: preset != nil ? TrainAgentsJob.defaultPresetSteps : nil, regimeWeights: weights,
+            lambdaDrawdown: lambdaDrawdown, lambdaDownside: lambdaDownside)
     }
 }

@@ -46,13 +46,19 @@ public struct TradingAgentTrainingConfig: Sendable, Codable, Equatable {
     /// Episode-start weights per regime (bull, bear, sideways, volatile); nil = uniform. Default:
     /// `TradingAgentTrainingConfig.defaultRegimeWeights(agent)`.
     public var regimeWeights: [Double]?
+    /// Reward coefficients (the scale is the agent's training scale whatever is given here).
+    /// Default: `TradingAgentTrainingConfig.defaultReward(agent)`.
+    public var reward: TradingRewardConfig
 
     public init(
         agent: AgentKind, seed: UInt64, steps: Int, ppo: PPOConfig = .trading, episodeLength: Int = 256,
         validateEvery: Int = 10, patience: Int? = nil, costs: TradingCosts = TradingCosts(),
-        regimeWeights: [Double]?? = .none
+        regimeWeights: [Double]?? = .none, reward: TradingRewardConfig? = nil
     ) {
         self.regimeWeights = regimeWeights ?? Self.defaultRegimeWeights(agent)
+        var r = reward ?? Self.defaultReward(agent)
+        r.scale = TradingRewardConfig.training(agent).scale
+        self.reward = r
         self.agent = agent
         self.seed = seed
         self.steps = steps
@@ -68,7 +74,22 @@ public struct TradingAgentTrainingConfig: Sendable, Codable, Equatable {
         var e = TradingEnvironmentConfig.training(agent, episodeLength: episodeLength)
         e.costs = costs
         e.regimeWeights = regimeWeights
+        e.reward = reward
         return e
+    }
+
+    /// Training reward coefficients: `TradingRewardConfig.training(agent)`, except the
+    /// conservative agent's penalties, λ_dd = 0.25 and λ_down = 10 instead of 1 and 20. With
+    /// λ_dd = 1 every losing bar deepens the drawdown and costs twice its loss, so a position
+    /// pays only if its per-bar edge beats its mean absolute downside (a per-bar Sharpe ratio
+    /// around 0.4): no edge does, and every trial collapsed to "always flat" (docs/agents.md).
+    public static func defaultReward(_ agent: AgentKind) -> TradingRewardConfig {
+        var r = TradingRewardConfig.training(agent)
+        if agent == .conservative {
+            r.lambdaDrawdown = 0.25
+            r.lambdaDownside = 10
+        }
+        return r
     }
 
     /// Training regime weights: the agent's own (`AgentKind.defaultRegimeWeights`: the
@@ -165,6 +186,10 @@ public final class TradingAgentTrainer {
         extra["cost_bps"] = "\(config.costs.costBps)"
         extra["slippage_bps"] = "\(config.costs.slippageBps)"
         extra["validation_metric"] = Self.validationMetric(config.agent)
+        extra["reward"] = String(
+            format: "lambda_drawdown=%g,lambda_downside=%g,eta=%g,contrarian_slope=%g,contrarian_threshold=%g,scale=%g",
+            config.reward.lambdaDrawdown, config.reward.lambdaDownside, config.reward.eta,
+            config.reward.contrarianSlope, config.reward.contrarianThreshold, config.reward.scale)
         extra["regime_weights"] = config.regimeWeights.map { $0.map { "\($0)" }.joined(separator: ",") } ?? "uniform"
         metadata = AgentModelMetadata(
             agentKind: config.agent.name, features: AgentObservation.names, trainingDataHash: dataHash,
@@ -226,8 +251,10 @@ public final class TradingAgentTrainer {
         let run = TradingEvaluation.run(
             ClosureTradingPolicy { Int32(policy.act($0)) }, agent: config.agent, dataset: dataset,
             range: validationRange, costs: config.costs)
+        var reward = config.reward
+        reward.scale = 1
         return Self.validationScore(
-            agent: config.agent, run: run, dataset: dataset, range: validationRange,
+            agent: config.agent, run: run, dataset: dataset, range: validationRange, reward: reward,
             regimeWeights: dataset.regimes == nil ? nil : config.regimeWeights)
     }
 
