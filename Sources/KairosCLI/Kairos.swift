@@ -15,7 +15,7 @@ struct KairosCommand: AsyncParsableCommand {
             engine, in process, with a live view. No network, data files or services needed.
             """,
         version: "0.1.0",
-        subcommands: [DemoCommand.self, RunCommand.self, FeedCommand.self, GatewayCommand.self, BacktestCommand.self, RegimesCommand.self, KeysCommand.self, BenchCommand.self, TrainCommand.self, MetaCommand.self, EnsembleCommand.self, VersionCommand.self]
+        subcommands: [DemoCommand.self, RunCommand.self, FeedCommand.self, GatewayCommand.self, BacktestCommand.self, RegimesCommand.self, KeysCommand.self, BenchCommand.self, TrainCommand.self, MetaCommand.self, EnsembleCommand.self, AgentsCommand.self, VersionCommand.self]
     )
 }
 

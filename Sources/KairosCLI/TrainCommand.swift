@@ -38,6 +38,28 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Greedy evaluation episodes after training (0: none).") var evalEpisodes = 100
     @Option(help: "Kernel path: auto (AVX2+FMA when available) or scalar.") var kernels = "auto"
     @Flag(help: "No progress line.") var quiet = false
+    // Trading agents (TrainAgentsJob.swift).
+    @Option(help: "Trading agent: conservative, aggressive, balanced, contrarian or all (selects the trading environment).")
+    var agent: String?
+    @Option(help: "Preset: default (the committed models/: --agent all --synthetic --scenario persistent, docs/agents.md).")
+    var preset: String?
+    @Flag(help: "Train on the synthetic market.") var synthetic = false
+    @Option(help: "Synthetic scenario.") var scenario = "persistent"
+    @Option(help: "Synthetic bars (training + validation).") var bars = 80_000
+    @Option(help: "Synthetic market seed.") var dataSeed: UInt64 = 1
+    @Option(help: "Synthetic: the last N bars are the validation stretch.") var validationBars = 16_000
+    @Option(help: "OHLCV CSV to train on.") var data: String?
+    @Option(help: "CSV: train on bars up to this date (YYYY-MM-DD, inclusive); later bars are never used.") var trainTo: String?
+    @Option(help: "CSV: the last fraction of the bars up to --train-to is the validation stretch.")
+    var validationFraction = 0.2
+    @Option(help: "Validate the greedy policy every N PPO updates.") var validateEvery = 10
+    @Option(help: "Stop after N validations without a new best (default: never).") var patience: Int?
+    @Option(help: "Training threads (default: active cores).") var threads: Int?
+    @Option(help: "Episode-start weights per regime bull,bear,sideways,volatile for every agent trained (default: each agent's own).")
+    var regimeWeights: String?
+    @Option(help: "Conservative reward: drawdown-increase penalty λ_dd (default 1).") var lambdaDrawdown: Double?
+    @Option(help: "Conservative reward: downside-variance penalty λ_down (default 20).") var lambdaDownside: Double?
+    @Option(help: "Synthetic all-agent runs: seed of the regime model's market (regime-hmm.json).") var regimeSeed: UInt64 = 7
 
     func run() throws {
         var cfg = PPOConfig()
@@ -52,6 +74,7 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("envs, rollout-steps, minibatch and epochs must be >= 1")
         }
         guard steps >= 1 else { throw ValidationError("--steps must be >= 1") }
+        // (The trading agents build their own PPOConfig from these options: tradingJob.)
         let path: MLP.Path
         switch kernels {
         case "auto": path = .auto
@@ -66,6 +89,9 @@ struct TrainCommand: ParsableCommand {
 
     /// The jobs the options ask for (the seam for trading agents: see the type's notes).
     func jobs(config: PPOConfig, path: MLP.Path) throws -> [any TrainingJob] {
+        if agent != nil || preset != nil {
+            return [try tradingJob(path: path)]
+        }
         switch env {
         case "cartpole":
             return [CartPoleJob(config: config, seed: seed, path: path)]

@@ -99,7 +99,9 @@ import Testing
             for i in 0..<m {
                 let x = ds.market[t * m + i]
                 #expect(x.isFinite)
-                #expect(abs(x) < 5_000, "entry \(AgentObservation.names[i]) at bar \(t) = \(x)")
+                // The 30-bar high-low range (entry 6) of the engine's tick bars reaches ~57 % of the
+                // close in volatile stretches; every other entry stays under 5 000 (bps, sigmas).
+                #expect(abs(x) < (i == 6 ? 10_000 : 5_000), "entry \(AgentObservation.names[i]) at bar \(t) = \(x)")
             }
             #expect(abs(ds.market[t * m + 0] - Float(log(ds.closes[t] / ds.closes[t - 1]) * 1e4)) < 1e-2)
             #expect(Double(ds.market[t * m + 2]) == Double(Float(ds.zScores[t])))
