@@ -38,6 +38,7 @@ struct TrainAgentsJob: TrainingJob {
     /// Conservative reward penalty overrides (nil: the default).
     let lambdaDrawdown: Double?
     let lambdaDownside: Double?
+    let sharpeEta: Double?
     var name: String { agents.count == 1 ? agents[0].name : "agents" }
 
     /// Environment steps per agent of the default preset (docs/agents.md, "Training").
@@ -105,6 +106,7 @@ struct TrainAgentsJob: TrainingJob {
         var reward = TradingAgentTrainingConfig.defaultReward(kind)
         if let lambdaDrawdown { reward.lambdaDrawdown = lambdaDrawdown }
         if let lambdaDownside { reward.lambdaDownside = lambdaDownside }
+        if let sharpeEta { reward.eta = sharpeEta }
         let cfg = TradingAgentTrainingConfig(
             agent: kind, seed: Self.agentSeed(kind, base: seed), steps: steps, ppo: config, validateEvery: validateEvery,
             patience: patience, regimeWeights: regimeWeights.map { .some($0) } ?? .none, reward: reward)
@@ -225,7 +227,8 @@ extension TrainCommand {
             vBars = 16_000
             regimeSeed = 7
             guard data == nil, config == nil, envs == nil, rolloutSteps == nil, minibatch == nil, epochs == nil,
-                patience == nil, validateEvery == 10, lambdaDrawdown == nil, lambdaDownside == nil
+                patience == nil, validateEvery == 10, lambdaDrawdown == nil, lambdaDownside == nil,
+                sharpeEta == nil
             else { throw ValidationError("--preset default fixes the data and the training settings; drop the overrides") }
         }
         guard let agentName else { throw ValidationError("--agent is required") }
@@ -303,6 +306,6 @@ extension TrainCommand {
             patience: patience, threads: threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount), path: path,
             regime: regime.map { (scenario: $0.0, seed: $0.1, bars: $0.2) },
             presetSteps: preset != nil ? TrainAgentsJob.defaultPresetSteps : nil, regimeWeights: weights,
-            lambdaDrawdown: lambdaDrawdown, lambdaDownside: lambdaDownside)
+            lambdaDrawdown: lambdaDrawdown, lambdaDownside: lambdaDownside, sharpeEta: sharpeEta)
     }
 }

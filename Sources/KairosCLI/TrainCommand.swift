@@ -57,8 +57,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Training threads (default: active cores).") var threads: Int?
     @Option(help: "Episode-start weights per regime bull,bear,sideways,volatile for every agent trained (default: each agent's own).")
     var regimeWeights: String?
-    @Option(help: "Conservative reward: drawdown-increase penalty λ_dd (default 1).") var lambdaDrawdown: Double?
-    @Option(help: "Conservative reward: downside-variance penalty λ_down (default 20).") var lambdaDownside: Double?
+    @Option(help: "Conservative reward: drawdown-increase penalty λ_dd (default 0.25).") var lambdaDrawdown: Double?
+    @Option(help: "Conservative reward: downside-variance penalty λ_down (default 10).") var lambdaDownside: Double?
+    @Option(help: "Balanced reward: EMA rate η of the differential Sharpe ratio (default 0.01).") var sharpeEta: Double?
     @Option(help: "Synthetic all-agent runs: seed of the regime model's market (regime-hmm.json).") var regimeSeed: UInt64 = 7
 
     func run() throws {
