@@ -31,8 +31,8 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Number of synthetic instruments.") var instruments = 8
     @Option(help: "Seconds to run (ignored with --ticks).") var duration: Double = 60
     @Option(help: "Stop after this many ticks instead of a duration.") var ticks: Int?
-    @Option(help: "Ticks per second the market publishes; 0 = as fast as the engine takes them.")
-    var rate: Double = 200_000
+    @Option(help: "Ticks per second the market publishes; 0 = as fast as the engine takes them (default 200,000; 20,000 for the ensemble).")
+    var rate: Double?
     @Option(help: "Seed of the synthetic market.") var seed: UInt64 = 42
     @Option(help: "Capital allocated per instrument.") var capital: Double = 125_000
     @Option(help: "Paper venue latency before an order can fill, in microseconds.") var latencyUs: Double = 20
@@ -46,6 +46,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Policy: ensemble (the four trained agents + regime detector + meta-agent), sma, buyhold, or auto (ensemble when --models holds the models, else sma).")
     var policy = "auto"
     @Option(help: "Ensemble: directory of <kind>.safetensors models and regime-hmm.json.") var models = "models"
+    @Option(help: "Ensemble: bars (= ticks) per instrument to run when --ticks is not given.") var bars = 20_000
     @Option(help: "Ensemble: the meta-agent's rule (hedge, ducb, swucb, dthompson, exp3ix, ...).") var meta = "hedge"
     @Option(help: "Ensemble: JSONL file for the meta-agent's explanations (read with `kairos meta explain --log FILE`).")
     var explainLog = "kairos-explanations.jsonl"
@@ -62,7 +63,7 @@ struct DemoCommand: AsyncParsableCommand {
             throw ValidationError("--instruments must be 1...\(InstrumentID.max)")
         }
         guard duration > 0 else { throw ValidationError("--duration must be > 0") }
-        guard rate >= 0 else { throw ValidationError("--rate must be >= 0") }
+        if let rate, rate < 0 { throw ValidationError("--rate must be >= 0") }
         guard barSeconds > 0 else { throw ValidationError("--bar-seconds must be > 0") }
         if let t = ticks, t <= 0 { throw ValidationError("--ticks must be > 0") }
     }
@@ -73,7 +74,7 @@ struct DemoCommand: AsyncParsableCommand {
         o.instruments = instruments
         o.duration = duration
         o.ticks = ticks
-        o.rate = rate
+        o.rate = rate ?? 200_000
         o.seed = seed
         o.capitalPerInstrument = capital
         o.fills = PaperFillConfig(latencyNs: Int64(latencyUs * 1_000), slippageBps: slippageBps, feeBps: feeBps)
@@ -99,6 +100,12 @@ struct DemoCommand: AsyncParsableCommand {
             throw ValidationError("unknown scenario \(scenarioName)")
         }
         o.scenario = sc
+        if kind == "ensemble" {
+            // One tick is one daily-like bar of the persistent market: a minute at 200k ticks/s
+            // would be 1.5 million bars per instrument. Default to `--bars` bars at 20k ticks/s.
+            if ticks == nil { o.ticks = bars * instruments }
+            if rate == nil { o.rate = 20_000 }
+        }
         let demo = try DemoRun(options: o)
         let view = LiveView(interactive: !quiet && isatty(STDOUT_FILENO) == 1, quiet: quiet)
         // Ctrl-C / SIGTERM end the run early but still drain the rings and print the summary.
@@ -266,7 +273,7 @@ extension DemoCommand {
     /// `kairos demo --wire`: the synthetic feed published over ZeroMQ, the engine as `kairos run`
     /// builds it, and the paper gateway, each on its own threads in this process over TCP loopback.
     func runWire() async throws {
-        let rate = self.rate > 0 ? self.rate : 100_000
+        let rate = (self.rate ?? 100_000) > 0 ? (self.rate ?? 100_000) : 100_000
         let count = ticks ?? Int(rate * duration)
         var logger = Logger(label: "kairos.demo.wire")
         logger.logLevel = .warning

@@ -51,7 +51,10 @@ public final class AgentEnsemblePolicy<P: SelectionPolicy>: DecisionPolicy, @unc
     public let config: AgentEnsembleConfig
     public let regimeModel: GaussianHMMModel
 
-    struct InstrumentState {
+    /// One instrument's state. A class: the per-bar path mutates many fields in place, and an
+    /// array of structs generic over `P` would copy the whole state (retaining every array) on
+    /// each access.
+    final class InstrumentState {
         var bars: TickBarBuilder
         let observer: AgentBarObserver
         var regime: GaussianHMMFilter
@@ -63,9 +66,20 @@ public final class AgentEnsemblePolicy<P: SelectionPolicy>: DecisionPolicy, @unc
         var turnover: [Double]
         var lastClose = 0.0
         var awaitingRecord = false
+
+        init(bars: TickBarBuilder, observer: AgentBarObserver, regime: GaussianHMMFilter, meta: MetaAgent<P>,
+             positions: [Double], entries: [Double], turnover: [Double]) {
+            self.bars = bars
+            self.observer = observer
+            self.regime = regime
+            self.meta = meta
+            self.positions = positions
+            self.entries = entries
+            self.turnover = turnover
+        }
     }
 
-    var states: [InstrumentState]
+    let states: [InstrumentState]
     private var observation: [Float]
     private var targets: [Double]
     private var returns: [Double]
@@ -126,50 +140,50 @@ public final class AgentEnsemblePolicy<P: SelectionPolicy>: DecisionPolicy, @unc
     public func decide(_ context: DecisionContext) -> Double? {
         let i = context.instrument.index
         guard i < states.count, let bar = states[i].bars.add(context.tick) else { return nil }
-        return onBar(i, bar)
+        return onBar(states[i], bar)
     }
 
-    /// One closed bar of instrument `i`: the target exposure, or nil while warming up.
-    func onBar(_ i: Int, _ bar: Bar) -> Double? {
+    /// One closed bar of an instrument: the target exposure, or nil while warming up.
+    func onBar(_ st: InstrumentState, _ bar: Bar) -> Double? {
         let k = agents.count
-        states[i].observer.update(bar: bar)
+        st.observer.update(bar: bar)
         let logClose = log(bar.close)
-        if states[i].regimeStarted {
-            states[i].estimate = states[i].regime.update(logPrice: logClose)
+        if st.regimeStarted {
+            st.estimate = st.regime.update(logPrice: logClose)
         } else {
-            states[i].regime.reset(logPrice: logClose)
-            states[i].regimeStarted = true
+            st.regime.reset(logPrice: logClose)
+            st.regimeStarted = true
         }
         // The step decided at the previous bar is over: every agent's shadow return.
-        if states[i].awaitingRecord {
-            let r = states[i].lastClose > 0 ? bar.close / states[i].lastClose - 1 : 0
+        if st.awaitingRecord {
+            let r = st.lastClose > 0 ? bar.close / st.lastClose - 1 : 0
             let rate = config.costs.rate
-            for a in 0..<k { returns[a] = states[i].positions[a] * r - rate * states[i].turnover[a] }
-            states[i].meta.record(shadowReturns: returns)
-            states[i].awaitingRecord = false
+            for a in 0..<k { returns[a] = st.positions[a] * r - rate * st.turnover[a] }
+            st.meta.record(shadowReturns: returns)
+            st.awaitingRecord = false
         }
-        states[i].lastClose = bar.close
-        guard states[i].observer.builder.bars >= config.warmupBars, let estimate = states[i].estimate else { return nil }
+        st.lastClose = bar.close
+        guard st.observer.builder.bars >= config.warmupBars, let estimate = st.estimate else { return nil }
 
         observation.withUnsafeMutableBufferPointer { obs in
             for a in 0..<k {
-                let pos = states[i].positions[a]
-                let u = AgentObservation.unrealizedPnLBps(position: pos, entryPrice: states[i].entries[a], price: bar.close)
-                states[i].observer.builder.write(position: pos, unrealizedPnLBps: u, into: obs)
+                let pos = st.positions[a]
+                let u = AgentObservation.unrealizedPnLBps(position: pos, entryPrice: st.entries[a], price: bar.close)
+                st.observer.builder.write(position: pos, unrealizedPnLBps: u, into: obs)
                 let action = agents[a].act(UnsafeBufferPointer(obs))
                 let target = kinds[a].targetPosition(action: Int32(action))
-                states[i].turnover[a] = abs(target - pos)
-                if target != pos { states[i].entries[a] = target == 0 ? 0 : bar.close }
-                states[i].positions[a] = target
+                st.turnover[a] = abs(target - pos)
+                if target != pos { st.entries[a] = target == 0 ? 0 : bar.close }
+                st.positions[a] = target
                 targets[a] = target
             }
         }
-        let d = states[i].meta.decide(regime: estimate.probabilities, targets: targets)
-        states[i].awaitingRecord = true
+        let d = st.meta.decide(regime: estimate.probabilities, targets: targets)
+        st.awaitingRecord = true
         decisions &+= 1
         if explanationSink != nil {
             // At the configured rate only: building an explanation allocates.
-            do { _ = try explanationSink!.offer(states[i].meta.explanation()) } catch { explanationLogErrors &+= 1 }
+            do { _ = try explanationSink!.offer(st.meta.explanation()) } catch { explanationLogErrors &+= 1 }
         }
         return min(max(d.position, -config.maxExposure), config.maxExposure)
     }

@@ -79,6 +79,12 @@ public final class DemoRun: Sendable {
         // policy: the ensemble's aggressive agent asks for up to 2x), without stale-feed halts.
         var config = kc.engineConfig
         config.staleAfterNs = nil
+        if options.policy.kind == "ensemble" {
+            // One tick is one daily-like bar here: at 20k ticks/s a wall-clock second holds
+            // thousands of trading days, so the live throttle (500 orders/s) would refuse most of
+            // the ensemble's daily rebalancing. The other limits stay.
+            config.risk.maxOrdersPerSecond = 20_000
+        }
         let inbound = SPSCRing<Tick>(capacity: options.ringCapacity)
         let outbound = SPSCRing<Order>(capacity: 4096)
         let executions = SPSCRing<ExecutionReport>(capacity: 16_384)
