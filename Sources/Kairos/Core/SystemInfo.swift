@@ -22,6 +22,6 @@ public enum SystemInfo {
         let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
             .split(separator: "\n").first { $0.hasPrefix("model name") }
             .map { $0.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "" } ?? "?"
-        return "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu ?? "?"), load \(n > 0 ? String(format: "%.2f", load[0]) : "?")"
+        return "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu), load \(n > 0 ? String(format: "%.2f", load[0]) : "?")"
     }
 }
