@@ -93,6 +93,13 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
+            name: "EnsembleBenchmarks",
+            dependencies: suiteDependencies,
+            path: "Ensemble",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
             name: "MetaBenchmarks",
             dependencies: suiteDependencies,
             path: "Meta",
