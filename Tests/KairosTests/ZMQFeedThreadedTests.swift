@@ -48,6 +48,9 @@ import Testing
         // concurrently on 2 cores) must not turn into ring-full drops in a test about ordering.
         let (publisher, ingest, ring) = try Self.pair(symbols: instruments, ringCapacity: 1 << 17)
         ingest.start()
+        // Taken before the publisher starts: every receive stamp must be later (taking it after
+        // `start()` raced the first tick's receipt on a slow, sanitized run).
+        let before = WallClock().now()
         let pubThread = WorkerThread(name: "test-zmq-publisher") {
             for k in 0..<n {
                 while try! !publisher.publish(Self.tick(k, instruments: instruments)) {}
@@ -56,7 +59,6 @@ import Testing
         pubThread.start()
         var received = 0
         var mismatches = 0
-        let before = WallClock().now()
         let done = Self.eventually {
             while let t = ring.pop() {
                 let k = received
