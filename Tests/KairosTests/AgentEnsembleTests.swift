@@ -161,10 +161,9 @@ import Testing
         #expect(out.compactMap { $0 }.count == 300 - 29)
 
         // A state saved for other agents or another rule is refused.
-        var other = try AgentEnsemblePolicy<Hedge>(
+        let other = try AgentEnsemblePolicy<Hedge>(
             agents: try AgentEnsemble.loadAgents(directory: f.dir.path), regimeModel: f.regimeModel, instruments: 1
         ) { k, seed in Hedge(armCount: k, seed: seed) }
         #expect(throws: ConfigError.self) { try other.loadState(fromPath: saved) }
-        _ = other
     }
 }
