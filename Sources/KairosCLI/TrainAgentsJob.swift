@@ -114,9 +114,9 @@ struct TrainAgentsJob: TrainingJob {
             dataset: data.dataset, trainRange: data.trainRange, validationRange: data.validationRange, config: cfg,
             dataHash: data.dataHash, extraMetadata: data.description, path: path)
         let logPath = (outDirectory as NSString).appendingPathComponent("\(kind.name).log.csv")
-        let log = try AgentTrainingLog(path: logPath)
+        let log = try TrainingLog(path: logPath, extraColumns: ["validation_score", "best_validation_score"])
         let result = try trainer.train { p in
-            log.append(p)
+            log.append(p.ppo, extra: [p.validationScore.map { String(format: "%.6g", $0) } ?? "", String(format: "%.6g", p.bestScore)])
             board.update(slot, p)
             return true
         }
@@ -177,32 +177,6 @@ final class AgentsTrainingBoard: @unchecked Sendable {
                               p.ppo.stepsPerSecond, p.ppo.meanEpisodeReturn, p.bestScore)
             }.joined(separator: " | ")
         }
-    }
-}
-
-/// A trading agent's training log: one CSV row per PPO update, with its validation.
-final class AgentTrainingLog {
-    static let header =
-        "update,steps,steps_per_s,mean_return_100,mean_length_100,episodes,policy_loss,value_loss,entropy,approx_kl,clip_fraction,learning_rate,grad_norm,elapsed_s,validation_score,best_validation_score\n"
-    private let handle: FileHandle
-
-    init(path: String) throws {
-        FileManager.default.createFile(atPath: path, contents: Data(Self.header.utf8))
-        guard let h = FileHandle(forWritingAtPath: path) else { throw ValidationError("cannot write \(path)") }
-        handle = h
-        handle.seekToEndOfFile()
-    }
-
-    deinit { try? handle.close() }
-
-    func append(_ t: TradingAgentProgress) {
-        let p = t.ppo
-        let v = t.validationScore.map { String(format: "%.6g", $0) } ?? ""
-        let row = String(format: "%d,%d,%.1f,%.4f,%.1f,%d,%.6g,%.6g,%.6g,%.6g,%.4f,%.6g,%.6g,%.3f,%@,%.6g\n", p.update,
-                         p.steps, p.stepsPerSecond, p.meanEpisodeReturn, p.meanEpisodeLength, p.episodes, p.policyLoss,
-                         p.valueLoss, p.entropy, p.approxKL, p.clipFraction, p.learningRate, p.gradientNorm,
-                         p.elapsedSeconds, v as NSString, t.bestScore)
-        handle.write(Data(row.utf8))
     }
 }
 

@@ -109,14 +109,16 @@ protocol TrainingJob {
     mutating func run(steps: Int, outDirectory: String, evalEpisodes: Int, quiet: Bool) throws
 }
 
-/// Training log: one CSV row per PPO update.
+/// Training log: one CSV row per PPO update, plus any columns the job adds (the trading agents add
+/// their validation scores).
 final class TrainingLog {
-    static let header =
-        "update,steps,steps_per_s,mean_return_100,mean_length_100,episodes,policy_loss,value_loss,entropy,approx_kl,clip_fraction,learning_rate,grad_norm,elapsed_s\n"
+    static let columns =
+        "update,steps,steps_per_s,mean_return_100,mean_length_100,episodes,policy_loss,value_loss,entropy,approx_kl,clip_fraction,learning_rate,grad_norm,elapsed_s"
     private let handle: FileHandle
 
-    init(path: String) throws {
-        FileManager.default.createFile(atPath: path, contents: Data(Self.header.utf8))
+    init(path: String, extraColumns: [String] = []) throws {
+        let header = ([Self.columns] + extraColumns).joined(separator: ",") + "\n"
+        FileManager.default.createFile(atPath: path, contents: Data(header.utf8))
         guard let h = FileHandle(forWritingAtPath: path) else { throw ValidationError("cannot write \(path)") }
         handle = h
         handle.seekToEndOfFile()
@@ -124,11 +126,13 @@ final class TrainingLog {
 
     deinit { try? handle.close() }
 
-    func append(_ p: PPOProgress) {
-        let row = String(format: "%d,%d,%.1f,%.3f,%.3f,%d,%.6g,%.6g,%.6g,%.6g,%.4f,%.6g,%.6g,%.3f\n", p.update, p.steps,
+    /// One row: the update's figures, then `extra` (already formatted, one per extra column).
+    func append(_ p: PPOProgress, extra: [String] = []) {
+        var row = String(format: "%d,%d,%.1f,%.4f,%.3f,%d,%.6g,%.6g,%.6g,%.6g,%.4f,%.6g,%.6g,%.3f", p.update, p.steps,
                          p.stepsPerSecond, p.meanEpisodeReturn, p.meanEpisodeLength, p.episodes, p.policyLoss, p.valueLoss,
                          p.entropy, p.approxKL, p.clipFraction, p.learningRate, p.gradientNorm, p.elapsedSeconds)
-        handle.write(Data(row.utf8))
+        for e in extra { row += "," + e }
+        handle.write(Data((row + "\n").utf8))
     }
 }
 
