@@ -221,13 +221,7 @@ extension CurveSecurityTests {
         let count = 10_000
         var source = SyntheticTickSource(market: SyntheticMarket(scenario: .demo, instruments: 2, seed: 9), limit: count)
         #expect(try publisher.replay(&source, count: count, rate: 0, stop: StopFlag()) == UInt64(count))
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
-            if let s = app.engine.monitor.snapshot, s.counters.ticksReceived >= UInt64(count),
-                s.counters.acks + s.counters.venueRejects >= s.counters.ordersSent
-            { break }
-            try await Task.sleep(nanoseconds: 20_000_000)
-        }
+        try await app.waitUntilSettled(ticks: count, timeoutSeconds: 30)
         await app.group.triggerGracefulShutdown()
         try await running.value
         let s = try #require(app.engine.monitor.snapshot)

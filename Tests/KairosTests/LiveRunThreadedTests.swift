@@ -7,8 +7,9 @@ import Testing
 /// publisher (what `kairos feed` runs), the paper gateway (what `kairos gateway` runs) and the
 /// application `kairos run` builds (ingest → engine → order router), under its ServiceGroup.
 @Suite(.serialized) struct LiveRunThreadedTests {
-    @Test func ticksFlowInOrdersFlowOutFillsComeBack() async throws {
-        let symbols = (0..<4).map { "SYN\($0)" }
+    /// A tick publisher on an ephemeral loopback port and a running paper gateway quoting from it
+    /// (fills at once, 0.5 bp slippage, 0.2 bp fee). The caller stops the gateway.
+    static func feedAndGateway(symbols: [String]) throws -> (TickPublisher, PaperGateway) {
         let publisher = try TickPublisher(endpoint: "tcp://127.0.0.1:*", symbols: symbols)
         var gc = PaperGatewayConfig()
         gc.endpoint = "tcp://127.0.0.1:*"
@@ -16,6 +17,12 @@ import Testing
         gc.fills = PaperFillConfig(latencyNs: 0, slippageBps: 0.5, feeBps: 0.2)
         let gateway = try PaperGateway(config: gc)
         gateway.start()
+        return (publisher, gateway)
+    }
+
+    @Test func ticksFlowInOrdersFlowOutFillsComeBack() async throws {
+        let symbols = (0..<4).map { "SYN\($0)" }
+        let (publisher, gateway) = try Self.feedAndGateway(symbols: symbols)
         defer { gateway.stop() }
 
         var cfg = KairosConfig()
@@ -37,13 +44,7 @@ import Testing
         #expect(sent == UInt64(count))
 
         // Wait until the engine has seen every tick and its orders are answered.
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
-            if let s = app.engine.monitor.snapshot, s.counters.ticksReceived >= UInt64(count),
-                s.counters.acks + s.counters.venueRejects >= s.counters.ordersSent
-            { break }
-            try await Task.sleep(nanoseconds: 20_000_000)
-        }
+        try await app.waitUntilSettled(ticks: count, timeoutSeconds: 30)
         await app.group.triggerGracefulShutdown()
         try await running.value
 
@@ -66,13 +67,7 @@ import Testing
     @Test(arguments: [IngestBackend.ioUring, .epoll])
     func udpIngestFeedsTheEngine(io: IngestBackend) async throws {
         let symbols = (0..<4).map { "SYN\($0)" }
-        let publisher = try TickPublisher(endpoint: "tcp://127.0.0.1:*", symbols: symbols)
-        var gc = PaperGatewayConfig()
-        gc.endpoint = "tcp://127.0.0.1:*"
-        gc.feedEndpoint = publisher.boundEndpoint
-        gc.fills = PaperFillConfig(latencyNs: 0, slippageBps: 0.5, feeBps: 0.2)
-        let gateway = try PaperGateway(config: gc)
-        gateway.start()
+        let (publisher, gateway) = try Self.feedAndGateway(symbols: symbols)
         defer { gateway.stop() }
 
         var cfg = KairosConfig()
@@ -112,13 +107,7 @@ import Testing
         }
         #expect(sent == count)
 
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
-            if let s = app.engine.monitor.snapshot, s.counters.ticksReceived + udp.stats.socketDrops >= UInt64(count),
-                s.counters.acks + s.counters.venueRejects >= s.counters.ordersSent
-            { break }
-            try await Task.sleep(nanoseconds: 20_000_000)
-        }
+        try await app.waitUntilSettled(ticks: count, timeoutSeconds: 30) { udp.stats.socketDrops }
         await app.group.triggerGracefulShutdown()
         try await running.value
 

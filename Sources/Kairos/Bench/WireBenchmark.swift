@@ -124,13 +124,7 @@ public enum WireBenchmark {
         let ticks = Int(publisher.sent)
 
         // Drain: every tick seen and every order answered (or 10 s).
-        let deadline = MonotonicClock.nanoseconds() + 10_000_000_000
-        while MonotonicClock.nanoseconds() < deadline {
-            if let s = app.engine.monitor.snapshot, s.counters.ticksReceived >= UInt64(ticks),
-                s.counters.acks + s.counters.venueRejects >= s.counters.ordersSent
-            { break }
-            try await Task.sleep(nanoseconds: 10_000_000)
-        }
+        try await app.waitUntilSettled(ticks: ticks, timeoutSeconds: 10)
         let roundTrip = app.router.roundTripLatency.summary
         await app.group.triggerGracefulShutdown()
         try await running.value

@@ -143,3 +143,23 @@ public func buildApplication(config: KairosConfig, logger: Logger, handleSignals
         cancellationSignals: [], logger: logger)
     return KairosApplication(config: config, engine: engine, ingest: ingest, router: router, cache: cache, group: group)
 }
+
+extension KairosApplication {
+    /// Waits until the engine has received `ticks` ticks (counting `uncounted()` too: ticks lost
+    /// before the engine, e.g. kernel drops of a UDP feed) and every order it sent has its first
+    /// answer (ACK or venue REJECT), or until `timeoutSeconds`. Returns whether it settled.
+    /// Polls the engine's published snapshot every 10 ms; for tests, benchmarks and the demo.
+    @discardableResult
+    public func waitUntilSettled(
+        ticks: Int, timeoutSeconds: Double, uncounted: () -> UInt64 = { 0 }
+    ) async throws -> Bool {
+        let deadline = MonotonicClock.nanoseconds() + Int64(timeoutSeconds * 1e9)
+        while MonotonicClock.nanoseconds() < deadline {
+            if let s = engine.monitor.snapshot, s.counters.ticksReceived + uncounted() >= UInt64(ticks),
+                s.counters.acks + s.counters.venueRejects >= s.counters.ordersSent
+            { return true }
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
+        return false
+    }
+}
