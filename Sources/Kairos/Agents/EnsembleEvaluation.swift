@@ -24,11 +24,12 @@ public enum EnsembleEvaluation {
     ) throws -> [EnsembleEvaluationRow] {
         let market = SyntheticMarket(scenario: scenario, instruments: instruments, seed: seed)
         var ec = EngineConfig.synthetic(instruments: instruments)
-        let a = ec.capitalPerInstrument, n = Double(instruments)
-        ec.risk = RiskLimits(
-            maxPositionNotional: 2.2 * a, maxOrderNotional: 4.5 * a, maxGrossNotional: 2.2 * a * n,
-            priceBandBps: 10_000, maxOrdersPerSecond: 1_000_000, maxDrawdown: 0.99)
         ec.maxLeverage = 2
+        ec.risk = .scaled(capitalPerInstrument: ec.capitalPerInstrument, instruments: instruments, leverage: ec.maxLeverage)
+        // A backtest of the policies themselves: no price band, throttle or breaker in the way.
+        ec.risk.priceBandBps = 10_000
+        ec.risk.maxOrdersPerSecond = 1_000_000
+        ec.risk.maxDrawdown = 0.99
         ec.minRebalanceFraction = 0.05
         let barNs = scenario.tickIntervalNs * Int64(instruments) * Int64(config.ticksPerBar)
         let ticks = bars * instruments * config.ticksPerBar

@@ -206,15 +206,9 @@ public struct KairosConfig: Codable, Sendable, Equatable {
         var c = EngineConfig(
             instruments: instruments.enumerated().map { Instrument(id: InstrumentID($0.offset), symbol: $0.element) },
             capitalPerInstrument: capitalPerInstrument, features: features)
-        if let risk {
-            c.risk = risk
-        } else if policy.kind == "ensemble" {
-            // The aggressive agent targets up to 2x: position limits at 2.2x the allocation, one
-            // order up to a full flip (-2 -> +2), gross scaled alike.
-            let a = capitalPerInstrument, n = Double(instruments.count)
-            c.risk = RiskLimits(maxPositionNotional: 2.2 * a, maxOrderNotional: 4.5 * a, maxGrossNotional: 2.2 * a * n)
-        }
-        if policy.kind == "ensemble" { c.maxLeverage = 2 }
+        // The ensemble's aggressive agent targets up to 2x the allocation.
+        c.maxLeverage = policy.kind == "ensemble" ? 2 : 1
+        c.risk = risk ?? .scaled(capitalPerInstrument: capitalPerInstrument, instruments: instruments.count, leverage: c.maxLeverage)
         c.staleAfterNs = Int64(feed.staleAfterSeconds * 1e9)
         return c
     }

@@ -28,12 +28,13 @@ public struct RiskLimits: Sendable, Codable, Equatable {
         self.maxDrawdown = maxDrawdown
     }
 
-    /// Limits scaled to a capital allocation per instrument `c` over `n` instruments: position up to
-    /// 1.2·c per instrument, one order up to 2.5·c (room for a full flip from −c to +c), gross up to
-    /// 1.2·c·n; price band, throttle and drawdown keep their defaults.
-    public static func scaled(capitalPerInstrument c: Double, instruments n: Int) -> RiskLimits {
+    /// Limits scaled to a capital allocation per instrument `c` over `n` instruments for policies
+    /// asking up to `leverage` × the allocation: position up to 1.2·L·c per instrument, one order up
+    /// to 2.5·L·c (room for a full flip from −L·c to +L·c), gross up to 1.2·L·c·n; price band,
+    /// throttle and drawdown keep their defaults.
+    public static func scaled(capitalPerInstrument c: Double, instruments n: Int, leverage l: Double = 1) -> RiskLimits {
         RiskLimits(
-            maxPositionNotional: 1.2 * c, maxOrderNotional: 2.5 * c, maxGrossNotional: 1.2 * c * Double(n))
+            maxPositionNotional: 1.2 * l * c, maxOrderNotional: 2.5 * l * c, maxGrossNotional: 1.2 * l * c * Double(n))
     }
 }
 
