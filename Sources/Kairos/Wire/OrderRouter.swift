@@ -361,19 +361,14 @@ public final class OrderRouter: @unchecked Sendable {
                 continue
             }
             n &+= 1
-            var o = pendingOrders[k]
+            let o = pendingOrders[k]
             if pendingState[k] == .working {
                 // Acknowledged but never filled: ask the gateway to cancel; its answer (CANCELLED,
                 // or the FILL that raced the cancel) ends the order.
                 stats.workingTimeouts &+= 1
                 pendingState[k] = .cancelling
                 pendingDeadline[k] = now &+ config.ackTimeoutNs
-                o.action = UInt8(KAIROS_ORDER_CANCEL.rawValue)
-                if kairos_zorders_dealer_send_order(dealer, &o, WallClock().now()) == 0 {
-                    stats.cancelsSent &+= 1
-                } else {
-                    stats.sendFailures &+= 1
-                }
+                sendCancel(of: o)
                 k &+= 1
                 continue
             }
@@ -384,16 +379,20 @@ public final class OrderRouter: @unchecked Sendable {
             timedOut[timedOutNext] = o.client_order_id
             timedOutNext = (timedOutNext &+ 1) & (timedOut.count &- 1)
             deliver(synthesizedReject(o, reason: .timeout))
-            if wasAwaitingAck && config.cancelOnTimeout {
-                o.action = UInt8(KAIROS_ORDER_CANCEL.rawValue)
-                if kairos_zorders_dealer_send_order(dealer, &o, WallClock().now()) == 0 {
-                    stats.cancelsSent &+= 1
-                } else {
-                    stats.sendFailures &+= 1
-                }
-            }
+            if wasAwaitingAck && config.cancelOnTimeout { sendCancel(of: o) }
         }
         return n
+    }
+
+    /// Asks the gateway to cancel `o` (counted as sent or as a send failure).
+    private func sendCancel(of order: Order) {
+        var o = order
+        o.action = UInt8(KAIROS_ORDER_CANCEL.rawValue)
+        if kairos_zorders_dealer_send_order(dealer, &o, WallClock().now()) == 0 {
+            stats.cancelsSent &+= 1
+        } else {
+            stats.sendFailures &+= 1
+        }
     }
 
     private func synthesizedReject(_ o: Order, reason: OrderRejectReason) -> ExecutionReport {
