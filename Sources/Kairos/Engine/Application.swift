@@ -37,14 +37,6 @@ public enum LiveTickIngest: Sendable, CustomStringConvertible {
     public var zmq: ZMQTickIngest? { if case .zmq(let z) = self { z } else { nil } }
     public var udp: UDPIngest? { if case .udp(let u) = self { u } else { nil } }
 
-    /// Ticks that reached the inbound ring.
-    public var accepted: UInt64 {
-        switch self {
-        case .zmq(let z): z.stats.accepted
-        case .udp(let u): u.stats.pushed
-        }
-    }
-
     public var description: String {
         switch self {
         case .zmq(let z): "zmq \(z.stats)"
