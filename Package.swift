@@ -16,12 +16,31 @@ let cOptimise: [CSetting] = [
     .define("KAIROS_CHECK_INVARIANTS", .when(configuration: .debug)),
 ]
 
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    // `_checkInvariants()` bodies are compiled in for debug (test) builds only.
+    .define("KAIROS_CHECK_INVARIANTS", .when(configuration: .debug)),
+    // The engine is generic over its policy and clock, and the policies live in another module:
+    // cross-module optimisation lets the release build specialise and inline across modules as it
+    // did when everything was one module (the decision-path benchmarks check it).
+    .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release)),
+]
+
+/// A Swift module of Kairos at Sources/<name>.
+func swiftModule(_ name: String, dependencies: [Target.Dependency]) -> Target {
+    .target(name: name, dependencies: dependencies, path: "Sources/\(name)", swiftSettings: swiftSettings)
+}
+
 let package = Package(
     name: "Kairos",
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "kairos", targets: ["KairosCLI"]),
-        .library(name: "Kairos", targets: ["Kairos"]),
+        // Everything a program embedding Kairos needs; the test fixtures are a product of their own.
+        .library(
+            name: "Kairos",
+            targets: ["KairosCore", "KairosStrategies", "KairosIO", "KairosSim", "KairosTraining", "KairosApp"]),
+        .library(name: "KairosTesting", targets: ["KairosTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -49,42 +68,56 @@ let package = Package(
                 .linkedLibrary("zmq"), .linkedLibrary("hiredis"), .linkedLibrary("uring"), .linkedLibrary("m"),
             ]
         ),
-        .target(
-            name: "Kairos",
-            dependencies: [
-                "CKairos",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            path: "Sources/Kairos",
-            swiftSettings: [
-                .swiftLanguageMode(.v6),
-                // `_checkInvariants()` bodies are compiled in for debug (test) builds only.
-                .define("KAIROS_CHECK_INVARIANTS", .when(configuration: .debug)),
-            ]
-        ),
+        // The Swift modules, bottom to top. Each depends only on the ones above it in this list, so
+        // SwiftPM refuses a cycle at build time (docs/architecture.md has the diagram):
+        //   KairosCore ← KairosStrategies ← KairosIO ← KairosSim ← KairosTraining ← KairosApp ← kairos
+        // KairosTesting (fixtures and harnesses) sits beside KairosApp and ships in no library.
+        swiftModule("KairosCore", dependencies: [
+            "CKairos",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ]),
+        swiftModule("KairosStrategies", dependencies: ["KairosCore", "CKairos"]),
+        swiftModule("KairosIO", dependencies: [
+            "KairosCore", "CKairos", .product(name: "Logging", package: "swift-log"),
+        ]),
+        swiftModule("KairosSim", dependencies: [
+            "KairosCore", "KairosStrategies", "KairosIO", "CKairos", .product(name: "Logging", package: "swift-log"),
+        ]),
+        swiftModule("KairosTraining", dependencies: ["KairosCore", "KairosStrategies", "KairosIO", "KairosSim", "CKairos"]),
+        swiftModule("KairosApp", dependencies: [
+            "KairosCore", "KairosStrategies", "KairosIO", "KairosSim", "KairosTraining", "CKairos",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        swiftModule("KairosTesting", dependencies: [
+            "KairosCore", "KairosStrategies", "KairosIO", "KairosSim", "KairosApp", "CKairos",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(
             name: "KairosCLI",
             dependencies: [
-                "Kairos",
+                "KairosCore", "KairosStrategies", "KairosIO", "KairosSim", "KairosTraining", "KairosApp",
+                // `kairos bench` and `kairos feed --measure-ingest` run the shared harnesses.
+                "KairosTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/KairosCLI",
-            swiftSettings: [.swiftLanguageMode(.v6)]
+            swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "KairosTests",
             dependencies: [
-                "Kairos", "CKairos",
+                "KairosCore", "KairosStrategies", "KairosIO", "KairosSim", "KairosTraining", "KairosApp", "KairosTesting",
+                "CKairos",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             path: "Tests/KairosTests",
-            swiftSettings: [.swiftLanguageMode(.v6)]
+            swiftSettings: swiftSettings
         ),
     ],
     cLanguageStandard: .c11

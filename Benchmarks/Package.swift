@@ -11,9 +11,11 @@ import PackageDescription
 
 let suiteDependencies: [Target.Dependency] = [
     .product(name: "Benchmark", package: "benchmark"),
-    // The Kairos library; its C core (module CKairos) comes with it and the suites import it
-    // directly to measure the kernels without the Swift layer.
+    // The Kairos library (its modules KairosCore ... KairosApp) and the shared harnesses
+    // (KairosTesting: the decision-path harness, the UDP sender); the C core (module CKairos) comes
+    // with them and the suites import it directly to measure the kernels without the Swift layer.
     .product(name: "Kairos", package: "Kairos"),
+    .product(name: "KairosTesting", package: "Kairos"),
     "KairosBenchSupport",
 ]
 

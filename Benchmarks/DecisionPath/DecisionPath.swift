@@ -1,13 +1,19 @@
 // The engine's whole in-process decision path with the baseline policy: a synthetic tick goes
 // through the inbound ring, validation, the feature kernel, the SMA(10/30) policy, sizing, the risk
 // manager and the outbound ring, and the paper venue answers the orders (acks and fills come back
-// through the executions ring). `DecisionPathHarness` lives in the Kairos module so the generic
+// through the executions ring). `DecisionPathHarness` lives in KairosTesting (with cross-module optimisation) so the generic
 // engine is specialised exactly as in the product.
 //
 // Two views of the same path: mean cost per tick over 1,000 ticks per iteration (throughput and the
 // zero-allocation check), and one tick per iteration (the per-tick latency distribution).
 import Benchmark
-import Kairos
+import KairosCore
+import KairosStrategies
+import KairosIO
+import KairosSim
+import KairosTraining
+import KairosApp
+import KairosTesting
 import KairosBenchSupport
 
 let benchmarks: @Sendable () -> Void = {

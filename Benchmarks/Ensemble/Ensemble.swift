@@ -3,7 +3,13 @@
 // record. Uses the committed models (../models); 0 allocations in the measured region.
 import Benchmark
 import Foundation
-import Kairos
+import KairosCore
+import KairosStrategies
+import KairosIO
+import KairosSim
+import KairosTraining
+import KairosApp
+import KairosTesting
 import KairosBenchSupport
 
 /// The committed models directory, found from this file's location (Benchmarks/Ensemble/).

@@ -10,7 +10,13 @@
 //   when it is enabled.
 import Benchmark
 import CKairos
-import Kairos
+import KairosCore
+import KairosStrategies
+import KairosIO
+import KairosSim
+import KairosTraining
+import KairosApp
+import KairosTesting
 import KairosBenchSupport
 #if canImport(Glibc)
 import Glibc

@@ -15,7 +15,13 @@
 import Benchmark
 import CKairos
 import Dispatch
-import Kairos
+import KairosCore
+import KairosStrategies
+import KairosIO
+import KairosSim
+import KairosTraining
+import KairosApp
+import KairosTesting
 import KairosBenchSupport
 
 #if canImport(Glibc)

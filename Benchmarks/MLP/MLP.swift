@@ -3,7 +3,13 @@
 // C API directly, on the AVX2+FMA and the scalar kernels.
 import Benchmark
 import CKairos
-import Kairos
+import KairosCore
+import KairosStrategies
+import KairosIO
+import KairosSim
+import KairosTraining
+import KairosApp
+import KairosTesting
 import KairosBenchSupport
 
 /// Four agents' networks with fixed pseudo-random weights and their I/O buffers, built in setup so

@@ -4,7 +4,13 @@
 // precomputed Bernoulli draws so the measured region runs the rules only; 0 allocations each.
 import Benchmark
 import Foundation
-import Kairos
+import KairosCore
+import KairosStrategies
+import KairosIO
+import KairosSim
+import KairosTraining
+import KairosApp
+import KairosTesting
 import KairosBenchSupport
 
 /// Precomputed inputs shared by the suites (built once at registration).

@@ -4,7 +4,13 @@
 // time is printed by `kairos regimes evaluate --train-bars 10000` (docs/regimes.md).
 import Benchmark
 import Foundation
-import Kairos
+import KairosCore
+import KairosStrategies
+import KairosIO
+import KairosSim
+import KairosTraining
+import KairosApp
+import KairosTesting
 import KairosBenchSupport
 
 /// A fitted model, its filter and a precomputed series of log closes, built once at registration

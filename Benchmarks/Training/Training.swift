@@ -3,7 +3,13 @@
 // and the C dense-layer kernels at the training shape (minibatch 256, 64 -> 64).
 import Benchmark
 import CKairos
-import Kairos
+import KairosCore
+import KairosStrategies
+import KairosIO
+import KairosSim
+import KairosTraining
+import KairosApp
+import KairosTesting
 import KairosBenchSupport
 
 /// A minibatch of inputs, weights and gradient buffers for the kernel benchmarks, built once.

@@ -1,6 +1,12 @@
+import KairosCore
+import KairosStrategies
+import KairosIO
+import KairosSim
+import KairosTraining
+import KairosApp
+import KairosTesting
 import ArgumentParser
 import Foundation
-import Kairos
 
 /// `kairos agents`: the trained trading agents on their own (the ensemble is `kairos ensemble`).
 struct AgentsCommand: ParsableCommand {

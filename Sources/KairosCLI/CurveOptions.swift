@@ -1,5 +1,11 @@
+import KairosCore
+import KairosStrategies
+import KairosIO
+import KairosSim
+import KairosTraining
+import KairosApp
+import KairosTesting
 import ArgumentParser
-import Kairos
 
 /// CURVE options of the processes that BIND ZeroMQ sockets (`kairos feed`, `kairos gateway`): with
 /// a key pair and a client allowlist their sockets are CURVE servers and a ZAP handler admits only

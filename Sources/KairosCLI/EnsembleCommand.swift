@@ -1,6 +1,12 @@
+import KairosCore
+import KairosStrategies
+import KairosIO
+import KairosSim
+import KairosTraining
+import KairosApp
+import KairosTesting
 import ArgumentParser
 import Foundation
-import Kairos
 
 /// `kairos ensemble`: the regime-aware ensemble of the four trained agents as the engine runs it.
 struct EnsembleCommand: ParsableCommand {

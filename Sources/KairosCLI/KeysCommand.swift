@@ -1,5 +1,11 @@
+import KairosCore
+import KairosStrategies
+import KairosIO
+import KairosSim
+import KairosTraining
+import KairosApp
+import KairosTesting
 import ArgumentParser
-import Kairos
 
 struct KeysCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,12 @@
+import KairosCore
+import KairosStrategies
+import KairosIO
+import KairosSim
+import KairosTraining
+import KairosApp
+import KairosTesting
 import ArgumentParser
 import Foundation
-import Kairos
 
 struct MetaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,3 +1,10 @@
+import KairosCore
+import KairosStrategies
+import KairosIO
+import KairosSim
+import KairosTraining
+import KairosApp
+import KairosTesting
 import Foundation
 
 /// Runs `handler` (on a global queue) when any of `signals` arrives, instead of the default action.

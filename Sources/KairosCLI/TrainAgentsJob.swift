@@ -1,6 +1,12 @@
+import KairosCore
+import KairosStrategies
+import KairosIO
+import KairosSim
+import KairosTraining
+import KairosApp
+import KairosTesting
 import ArgumentParser
 import Foundation
-import Kairos
 
 /// The data a trading-agent run trains and validates on.
 struct TradingTrainingData: Sendable {

@@ -1,6 +1,12 @@
+import KairosCore
+import KairosStrategies
+import KairosIO
+import KairosSim
+import KairosTraining
+import KairosApp
+import KairosTesting
 import ArgumentParser
 import Foundation
-import Kairos
 
 /// `kairos train`: trains a PPO agent, shows one progress line, writes a training log (CSV) and
 /// the model (safetensors).

@@ -1,6 +1,12 @@
 import Foundation
 import Testing
-@testable import Kairos
+@testable import KairosCore
+@testable import KairosStrategies
+@testable import KairosIO
+@testable import KairosSim
+@testable import KairosTraining
+@testable import KairosApp
+@testable import KairosTesting
 
 /// The engine's lockstep backtest against closed-form results and against the vectorised
 /// reference, on synthetic bars (always) and on the S&P 500 (when ../shared/data is present).

@@ -2,7 +2,13 @@ import CKairos
 import Foundation
 import Logging
 import Testing
-@testable import Kairos
+@testable import KairosCore
+@testable import KairosStrategies
+@testable import KairosIO
+@testable import KairosSim
+@testable import KairosTraining
+@testable import KairosApp
+@testable import KairosTesting
 
 /// CURVE + ZAP over real ZeroMQ sockets on loopback: a listed client gets through, an unlisted one
 /// (with perfectly valid keys) is refused by the ZAP handler.

@@ -1,5 +1,11 @@
 import Testing
-@testable import Kairos
+@testable import KairosCore
+@testable import KairosStrategies
+@testable import KairosIO
+@testable import KairosSim
+@testable import KairosTraining
+@testable import KairosApp
+@testable import KairosTesting
 
 /// The threaded demo: market+venue thread and engine thread sharing rings. CI runs this suite under
 /// ThreadSanitizer too (`--filter "RingStress|DemoThreaded"`).

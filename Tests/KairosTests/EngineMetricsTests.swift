@@ -1,7 +1,13 @@
 import Metrics
 import MetricsTestKit
 import Testing
-@testable import Kairos
+@testable import KairosCore
+@testable import KairosStrategies
+@testable import KairosIO
+@testable import KairosSim
+@testable import KairosTraining
+@testable import KairosApp
+@testable import KairosTesting
 
 /// The engine's counters reach swift-metrics through its monitor (off the hot path, as deltas
 /// between snapshots). Uses a task-local test factory, so it does not touch the global bootstrap.

@@ -1,6 +1,12 @@
 import CKairos
 import Testing
-@testable import Kairos
+@testable import KairosCore
+@testable import KairosStrategies
+@testable import KairosIO
+@testable import KairosSim
+@testable import KairosTraining
+@testable import KairosApp
+@testable import KairosTesting
 
 /// A policy that returns a fixed target per instrument, changeable by the test.
 struct ScriptedPolicy: DecisionPolicy {

@@ -1,6 +1,12 @@
 import Foundation
 import Testing
-@testable import Kairos
+@testable import KairosCore
+@testable import KairosStrategies
+@testable import KairosIO
+@testable import KairosSim
+@testable import KairosTraining
+@testable import KairosApp
+@testable import KairosTesting
 
 @Suite struct GatewayFillLogTests {
     @Test func fillsReadBackExactlyAndAppendsAccumulate() throws {

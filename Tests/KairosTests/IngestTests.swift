@@ -5,7 +5,13 @@
 import CKairos
 import Foundation
 import Testing
-@testable import Kairos
+@testable import KairosCore
+@testable import KairosStrategies
+@testable import KairosIO
+@testable import KairosSim
+@testable import KairosTraining
+@testable import KairosApp
+@testable import KairosTesting
 
 #if canImport(Glibc)
 import Glibc

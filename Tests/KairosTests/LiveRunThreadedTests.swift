@@ -1,7 +1,13 @@
 import Foundation
 import Logging
 import Testing
-@testable import Kairos
+@testable import KairosCore
+@testable import KairosStrategies
+@testable import KairosIO
+@testable import KairosSim
+@testable import KairosTraining
+@testable import KairosApp
+@testable import KairosTesting
 
 /// `kairos run` end to end over real ZeroMQ sockets on loopback, all in one process: a tick
 /// publisher (what `kairos feed` runs), the paper gateway (what `kairos gateway` runs) and the

@@ -1,6 +1,12 @@
 import Foundation
 import Testing
-@testable import Kairos
+@testable import KairosCore
+@testable import KairosStrategies
+@testable import KairosIO
+@testable import KairosSim
+@testable import KairosTraining
+@testable import KairosApp
+@testable import KairosTesting
 
 /// Runs `kind` over `rewards` and returns the choices (generic over the opened rule).
 private func choices(_ kind: SelectionPolicyKind, seed: UInt64, _ r: RewardMatrix) -> [Int] {

@@ -1,7 +1,13 @@
 import CKairos
 import Foundation
 import Testing
-@testable import Kairos
+@testable import KairosCore
+@testable import KairosStrategies
+@testable import KairosIO
+@testable import KairosSim
+@testable import KairosTraining
+@testable import KairosApp
+@testable import KairosTesting
 
 /// A tick publisher for the tests: a real ZeroMQ PUB (kairos_zorders_pub) on an ephemeral port.
 final class TestTickPublisher {

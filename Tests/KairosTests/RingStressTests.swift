@@ -2,7 +2,13 @@
 // ThreadSanitizer: `swift test --sanitize=thread --filter RingStress`.
 import Foundation
 import Testing
-@testable import Kairos
+@testable import KairosCore
+@testable import KairosStrategies
+@testable import KairosIO
+@testable import KairosSim
+@testable import KairosTraining
+@testable import KairosApp
+@testable import KairosTesting
 
 #if canImport(Glibc)
 import Glibc

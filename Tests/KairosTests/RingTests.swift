@@ -2,7 +2,13 @@
 // plus the C create's argument checks).
 import CKairos
 import Testing
-@testable import Kairos
+@testable import KairosCore
+@testable import KairosStrategies
+@testable import KairosIO
+@testable import KairosSim
+@testable import KairosTraining
+@testable import KairosApp
+@testable import KairosTesting
 
 /// A tick whose every field is derived from `n`, so a torn or misplaced record is detected.
 func ringTestTick(_ n: UInt64) -> Tick {

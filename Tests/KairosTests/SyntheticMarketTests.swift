@@ -1,6 +1,12 @@
 import Foundation
 import Testing
-@testable import Kairos
+@testable import KairosCore
+@testable import KairosStrategies
+@testable import KairosIO
+@testable import KairosSim
+@testable import KairosTraining
+@testable import KairosApp
+@testable import KairosTesting
 
 /// The oracle a regime detector will be compared with, written straight from
 /// docs/synthetic-market.md: forward filter with the true parameters, reversion level recomputed

@@ -1,5 +1,11 @@
 import Testing
-@testable import Kairos
+@testable import KairosCore
+@testable import KairosStrategies
+@testable import KairosIO
+@testable import KairosSim
+@testable import KairosTraining
+@testable import KairosApp
+@testable import KairosTesting
 
 @Suite struct TickValidatorTests {
     func tick(_ i: Int = 0, bid: Double = 99.9, ask: Double = 100.1, last: Double = 0, ts: Int64 = 1) -> Tick {

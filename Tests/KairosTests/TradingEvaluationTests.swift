@@ -1,6 +1,12 @@
 import Foundation
 import Testing
-@testable import Kairos
+@testable import KairosCore
+@testable import KairosStrategies
+@testable import KairosIO
+@testable import KairosSim
+@testable import KairosTraining
+@testable import KairosApp
+@testable import KairosTesting
 
 @Suite struct TradingEvaluationTests {
     static let dataset: TradingDataset = try! TradingDataset.synthetic(count: 2_500, seed: 17)

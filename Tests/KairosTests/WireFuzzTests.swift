@@ -1,7 +1,13 @@
 import CKairos
 import Foundation
 import Testing
-@testable import Kairos
+@testable import KairosCore
+@testable import KairosStrategies
+@testable import KairosIO
+@testable import KairosSim
+@testable import KairosTraining
+@testable import KairosApp
+@testable import KairosTesting
 
 /// At least a million random and mutated frames through the wire decoders and through the
 /// ZeroMQ feed's topic/payload step (`kairos_zfeed_handle`, no socket). Nothing may crash; every

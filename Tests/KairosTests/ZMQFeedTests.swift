@@ -1,7 +1,13 @@
 import CKairos
 import Foundation
 import Testing
-@testable import Kairos
+@testable import KairosCore
+@testable import KairosStrategies
+@testable import KairosIO
+@testable import KairosSim
+@testable import KairosTraining
+@testable import KairosApp
+@testable import KairosTesting
 
 /// The feed's topic/payload step and symbol table, without sockets.
 @Suite struct ZMQFeedTests {

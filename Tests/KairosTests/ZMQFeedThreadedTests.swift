@@ -1,7 +1,13 @@
 import CKairos
 import Foundation
 import Testing
-@testable import Kairos
+@testable import KairosCore
+@testable import KairosStrategies
+@testable import KairosIO
+@testable import KairosSim
+@testable import KairosTraining
+@testable import KairosApp
+@testable import KairosTesting
 
 /// Real ZeroMQ sockets over TCP loopback: a publisher thread, the ingest thread, and the test
 /// thread consuming the ring. CI also runs this suite under ThreadSanitizer
