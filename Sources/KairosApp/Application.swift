@@ -34,18 +34,22 @@ public final class KairosApplication: Sendable {
     }
 }
 
-/// Where `kairos run` gets its ticks: a ZeroMQ SUB, or raw UDP through io_uring / epoll.
+/// Where `kairos run` gets its ticks: a ZeroMQ SUB, raw UDP through io_uring / epoll, or a
+/// recorded file of wire ticks.
 public enum LiveTickIngest: Sendable, CustomStringConvertible {
     case zmq(ZMQTickIngest)
     case udp(UDPIngest)
+    case file(FileReplay)
 
     public var zmq: ZMQTickIngest? { if case .zmq(let z) = self { z } else { nil } }
     public var udp: UDPIngest? { if case .udp(let u) = self { u } else { nil } }
+    public var file: FileReplay? { if case .file(let f) = self { f } else { nil } }
 
     public var description: String {
         switch self {
         case .zmq(let z): "zmq \(z.stats)"
         case .udp(let u): "udp/\(u.backend) \(u.stats)"
+        case .file(let f): "file/\(f.backend) \(f.stats)"
         }
     }
 
@@ -53,6 +57,7 @@ public enum LiveTickIngest: Sendable, CustomStringConvertible {
         switch self {
         case .zmq(let z): z.start()
         case .udp(let u): u.start()
+        case .file(let f): f.start()
         }
     }
 
@@ -60,6 +65,7 @@ public enum LiveTickIngest: Sendable, CustomStringConvertible {
         switch self {
         case .zmq(let z): z.stop()
         case .udp(let u): u.stop()
+        case .file(let f): f.stop()
         }
     }
 }
@@ -67,15 +73,18 @@ public enum LiveTickIngest: Sendable, CustomStringConvertible {
 /// Builds the live engine from a configuration. `signals`: handle SIGINT/SIGTERM (the CLI) or not
 /// (tests).
 public func buildApplication(config: KairosConfig, logger: Logger, handleSignals: Bool = true) throws -> KairosApplication {
-    try config.validate()
-    let ec = config.engineConfig
-    let n = ec.instruments.count
-    let inbound = SPSCRing<Tick>(capacity: config.ringCapacity)
-    let outbound = SPSCRing<Order>(capacity: 4096)
-    let executions = SPSCRing<ExecutionReport>(capacity: 16_384)
-    let engine = try Engine(
-        config: ec, policy: try ConfiguredPolicy(config.policy, instruments: n), clock: WallClock(),
-        inbound: inbound, outbound: outbound, executions: executions, logger: logger)
+    let builder = try EngineBuilder(config: config)
+    let rings = EngineRings(inbound: config.ringCapacity)
+    let inbound = rings.inbound, outbound = rings.outbound, executions = rings.executions
+    let policy = try builder.makePolicy()
+    if config.policy.kind == nil {
+        logger.notice(
+            "no policy.kind configured: running \(policy.kind)",
+            metadata: ["why": "\(policy.kind == .ensemble ? "models present in \(config.policy.models)" : "no ensemble models in \(config.policy.models)")"])
+    }
+    // The engine's clock is WallClock, so ingest receive stamps are CLOCK_REALTIME too.
+    let engine = try builder.makeEngine(policy: policy, clock: WallClock(), rings: rings, liveFeed: config.feed.transport != .file, logger: logger)
+    let n = engine.config.instruments.count
 
     var feedCurve: CurveClient? = nil, ordersCurve: CurveClient? = nil
     if let s = config.security {
@@ -95,19 +104,24 @@ public func buildApplication(config: KairosConfig, logger: Logger, handleSignals
     if ordersCurve == nil && !ZMQFeedConfig.isLoopback(config.orders.gateway) {
         logger.warning("gateway endpoint is not on loopback and has no CURVE keys", metadata: ["endpoint": "\(config.orders.gateway)"])
     }
-    var feed = ZMQFeedConfig(
-        endpoints: config.feed.endpoints, topics: config.feed.topics,
-        symbols: ec.instruments.map { ($0.symbol, $0.id) })
-    feed.pollTimeoutMilliseconds = 50
-    feed.curve = feedCurve
     let ingest: LiveTickIngest
-    if config.feed.transport == "udp", let addr = config.feed.udpAddress, let io = IngestBackend(rawValue: config.feed.io) {
-        // The engine's clock is WallClock, so the receive stamps are CLOCK_REALTIME too.
+    switch config.feed.transport {
+    case .udp:
+        guard let addr = config.feed.udpAddress else { throw ConfigError(message: "feed.udp is HOST:PORT") }
         // 4 MiB socket buffer (capped by net.core.rmem_max): absorbs scheduling gaps of the ingest
         // thread at 1 M datagrams/s; what still overflows is counted (socketDrops), never silent.
         ingest = .udp(try UDPIngest(
-            address: addr.host, port: addr.port, backend: io, ring: inbound, receiveBufferBytes: 4 << 20, logger: logger))
-    } else {
+            address: addr.host, port: addr.port, backend: config.feed.io, ring: inbound, receiveBufferBytes: 4 << 20,
+            logger: logger))
+    case .file:
+        guard let path = config.feed.file else { throw ConfigError(message: "feed.transport file needs feed.file") }
+        ingest = .file(try FileReplay(path: path, backend: config.feed.io, ring: inbound))
+    case .zmq:
+        var feed = ZMQFeedConfig(
+            endpoints: config.feed.endpoints, topics: config.feed.topics,
+            symbols: engine.config.instruments.map { ($0.symbol, $0.id) })
+        feed.pollTimeoutMilliseconds = 50
+        feed.curve = feedCurve
         ingest = .zmq(try ZMQTickIngest(ring: inbound, config: feed))
     }
 

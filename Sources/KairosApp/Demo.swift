@@ -24,8 +24,9 @@ public struct DemoOptions: Sendable {
     public var badTickRate: Double = 1e-5
     /// The SMA(10/30) baseline runs on bars of this many seconds of market time.
     public var barSeconds: Double = 1
-    /// The policy: "sma" (the baseline above), "buyhold", or "ensemble" (the trained agents and the
-    /// meta-agent; `policy.models` etc.). `barSeconds` overrides `policy.barSeconds`.
+    /// The policy: the ensemble (the trained agents and the meta-agent; `policy.models` etc.),
+    /// sma (the baseline above) or buyhold; no kind = the ensemble when its models are present.
+    /// `barSeconds` overrides `policy.barSeconds`.
     public var policy = KairosConfig.Policy()
     /// The synthetic market.
     public var scenario = MarketScenario.demo
@@ -80,26 +81,23 @@ public final class DemoRun: Sendable {
         kc.capitalPerInstrument = options.capitalPerInstrument
         kc.policy = options.policy
         kc.policy.barSeconds = options.barSeconds
-        // The engine config `kairos run` would use for this policy (risk and leverage follow the
-        // policy: the ensemble's aggressive agent asks for up to 2x), without stale-feed halts.
-        var config = kc.engineConfig
-        config.staleAfterNs = nil
-        if options.policy.kind == "ensemble" {
-            // One tick is one daily-like bar here: at 20k ticks/s a wall-clock second holds
-            // thousands of trading days, so the live throttle (500 orders/s) would refuse most of
-            // the ensemble's daily rebalancing. The other limits stay.
-            config.risk.maxOrdersPerSecond = 20_000
-        }
-        let inbound = SPSCRing<Tick>(capacity: options.ringCapacity)
-        let outbound = SPSCRing<Order>(capacity: 4096)
-        let executions = SPSCRing<ExecutionReport>(capacity: 16_384)
+        // The engine `kairos run` would build for this policy (risk and the exposure cap follow
+        // the policy: the ensemble's aggressive agent asks for up to 2x), on the monotonic clock,
+        // without stale-feed halts (the market is in process).
+        let builder = try EngineBuilder(config: kc)
+        let policy = try builder.makePolicy()
         monitor = EngineMonitor()
-        engine = try Engine(
-            config: config,
-            policy: try ConfiguredPolicy(kc.policy, instruments: options.instruments),
-            clock: MonotonicClock(),
-            inbound: inbound, outbound: outbound, executions: executions, killSwitch: killSwitch, monitor: monitor,
-            logger: logger)
+        engine = try builder.makeEngine(
+            policy: policy, clock: MonotonicClock(), rings: EngineRings(inbound: options.ringCapacity), liveFeed: false,
+            killSwitch: killSwitch, monitor: monitor, logger: logger
+        ) { config in
+            if policy.kind == .ensemble {
+                // One tick is one daily-like bar here: at 20k ticks/s a wall-clock second holds
+                // thousands of trading days, so the live throttle (500 orders/s) would refuse most
+                // of the ensemble's daily rebalancing. The other limits stay.
+                config.risk.maxOrdersPerSecond = 20_000
+            }
+        }
         box = MarketBox(
             market: SyntheticMarket(scenario: options.scenario, instruments: options.instruments, seed: options.seed),
             venue: PaperVenue(config: options.fills, capacity: options.instruments * 4))

@@ -11,7 +11,7 @@ import Foundation
 ///     {
 ///       "instruments": ["SYN0", "SYN1"],
 ///       "capitalPerInstrument": 100000,
-///       "policy": { "kind": "sma", "fast": 10, "slow": 30, "barSeconds": 1 },
+///       "policy": { "kind": "ensemble", "models": "models", "meta": "hedge" },
 ///       "feed": { "endpoints": ["tcp://127.0.0.1:5556"] },
 ///       "orders": { "gateway": "tcp://127.0.0.1:5557", "ackTimeoutMs": 1000 },
 ///       "redis": { "host": "127.0.0.1", "port": 6379, "ttlSeconds": 60 },
@@ -19,23 +19,50 @@ import Foundation
 ///                     "gatewayServerKey": "keys/gateway.pub" }
 ///     }
 public struct KairosConfig: Codable, Sendable, Equatable {
+    /// The policies a configuration can name.
+    public enum PolicyKind: String, CaseIterable, Codable, Sendable, CustomStringConvertible {
+        /// The four RL agents and the meta-agent per regime (`models`, `regimeModel`, `meta`,
+        /// `ticksPerBar`): the main policy.
+        case ensemble
+        /// SMA(fast/slow) crossover on bars of `barSeconds` (a baseline).
+        case sma
+        /// Buy and hold (a baseline).
+        case buyhold
+        public var description: String { rawValue }
+    }
+
+    /// Where `kairos run` gets its ticks.
+    public enum FeedTransport: String, CaseIterable, Codable, Sendable, CustomStringConvertible {
+        /// A ZeroMQ SUB connected to `endpoints`.
+        case zmq
+        /// Raw wire ticks, one per datagram, on `udp` (io_uring or epoll: `io`).
+        case udp
+        /// A file of wire ticks recorded with `FileReplay.write` (`file`), replayed once as fast as
+        /// the ring takes them (io_uring or plain reads: `io`).
+        case file
+        public var description: String { rawValue }
+    }
+
     public struct Policy: Codable, Sendable, Equatable {
-        /// "sma" (SMA crossover on bars), "buyhold", or "ensemble" (the four RL agents and the
-        /// meta-agent per regime: `models`, `regimeModel`, `meta`, `ticksPerBar`).
-        public var kind = "sma"
+        /// The policy; nil (absent from the file) = the ensemble when its models are present in
+        /// `models`, else SMA(10/30), said in the log and the status line.
+        public var kind: PolicyKind? = nil
         public var fast = 10
         public var slow = 30
         public var allowShort = false
-        /// Bar length for bar-based policies, seconds of exchange time.
+        /// SMA: bar length in seconds of exchange time; 0 = every tick is a bar (data with one
+        /// tick per bar, e.g. daily closes).
         public var barSeconds = 1.0
         /// Ensemble: directory of `<kind>.safetensors` agent models.
         public var models = "models"
         /// Ensemble: the regime model (`kairos regimes fit` JSON); default `<models>/regime-hmm.json`.
         public var regimeModel: String? = nil
         /// Ensemble: the meta-agent's selection rule (`kairos meta simulate --policy` names).
-        public var meta = "hedge"
-        /// Ensemble: "blend" (weights over the agents' targets) or "select" (the lead agent's target).
-        public var metaMode = "blend"
+        public var meta = SelectionPolicyKind.hedge
+        /// Ensemble: blend (weights over the agents' targets) or select (the lead agent's target).
+        public var metaMode = MetaOutputMode.blend
+        /// Ensemble: only these agents (nil = every `<kind>.safetensors` in `models`).
+        public var agents: [AgentKind]? = nil
         /// Ensemble: ticks of one instrument per bar (1 = every tick is a bar, as in training on
         /// the synthetic market).
         public var ticksPerBar = 1
@@ -51,20 +78,28 @@ public struct KairosConfig: Codable, Sendable, Equatable {
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             let d = Self()
-            kind = try c.value(.kind, or: d.kind)
+            kind = try c.choice(.kind)
             fast = try c.value(.fast, or: d.fast)
             slow = try c.value(.slow, or: d.slow)
             allowShort = try c.value(.allowShort, or: d.allowShort)
             barSeconds = try c.value(.barSeconds, or: d.barSeconds)
             models = try c.value(.models, or: d.models)
             regimeModel = try c.decodeIfPresent(String.self, forKey: .regimeModel)
-            meta = try c.value(.meta, or: d.meta)
-            metaMode = try c.value(.metaMode, or: d.metaMode)
+            meta = try c.choice(.meta, or: d.meta)
+            metaMode = try c.choice(.metaMode, or: d.metaMode)
             ticksPerBar = try c.value(.ticksPerBar, or: d.ticksPerBar)
             warmupBars = try c.value(.warmupBars, or: d.warmupBars)
             explainLog = try c.decodeIfPresent(String.self, forKey: .explainLog)
             explainEvery = try c.value(.explainEvery, or: d.explainEvery)
             metaState = try c.decodeIfPresent(String.self, forKey: .metaState)
+            agents = try c.decodeIfPresent([String].self, forKey: .agents).map { names in
+                try names.map { n in
+                    guard let k = AgentKind(rawValue: n) else {
+                        throw ConfigError(message: "policy.agents lists '\(n)', not one of \(AgentKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                    return k
+                }
+            }
         }
 
         /// The ensemble's regime model path.
@@ -77,12 +112,14 @@ public struct KairosConfig: Codable, Sendable, Equatable {
         public var topics = ["tick."]
         /// Seconds of silence after which an instrument's feed counts as stale (halts it).
         public var staleAfterSeconds = 5.0
-        /// "zmq" (SUB to `endpoints`) or "udp" (raw wire ticks, one per datagram, on `udp`).
-        public var transport = "zmq"
-        /// HOST:PORT the UDP ingest binds (transport "udp").
+        public var transport = FeedTransport.zmq
+        /// HOST:PORT the UDP ingest binds (transport udp).
         public var udp = "127.0.0.1:7000"
-        /// UDP receive backend: "auto" (io_uring, else epoll, logged), "uring" or "epoll".
-        public var io = "auto"
+        /// The file of wire ticks (transport file).
+        public var file: String? = nil
+        /// Receive backend of the udp and file transports: auto (io_uring, else epoll / plain
+        /// reads, logged), uring or epoll.
+        public var io = IngestBackend.auto
         public init() {}
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -90,9 +127,10 @@ public struct KairosConfig: Codable, Sendable, Equatable {
             endpoints = try c.value(.endpoints, or: d.endpoints)
             topics = try c.value(.topics, or: d.topics)
             staleAfterSeconds = try c.value(.staleAfterSeconds, or: d.staleAfterSeconds)
-            transport = try c.value(.transport, or: d.transport)
+            transport = try c.choice(.transport, or: d.transport)
             udp = try c.value(.udp, or: d.udp)
-            io = try c.value(.io, or: d.io)
+            io = try c.choice(.io, or: d.io)
+            file = try c.decodeIfPresent(String.self, forKey: .file)
         }
 
         /// `udp` split into address and port.
@@ -161,6 +199,14 @@ public struct KairosConfig: Codable, Sendable, Equatable {
     public var ringCapacity = 65_536
     /// nil = plain ZeroMQ (then only loopback endpoints are used without a warning).
     public var security: Security? = nil
+    /// Whether `risk` came with its own `maxExposure`; when not, the builder sets the policy's
+    /// (the ensemble asks up to its agents' largest target, 2).
+    public var riskSetsMaxExposure = false
+
+    enum CodingKeys: String, CodingKey {
+        case instruments, capitalPerInstrument, risk, features, policy, feed, orders, redis, ringCapacity, security
+    }
+    private enum RiskKeys: String, CodingKey { case maxExposure }
 
     public init() {}
 
@@ -170,6 +216,7 @@ public struct KairosConfig: Codable, Sendable, Equatable {
         instruments = try c.value(.instruments, or: d.instruments)
         capitalPerInstrument = try c.value(.capitalPerInstrument, or: d.capitalPerInstrument)
         risk = try c.decodeIfPresent(RiskLimits.self, forKey: .risk)
+        if risk != nil { riskSetsMaxExposure = try c.nestedContainer(keyedBy: RiskKeys.self, forKey: .risk).contains(.maxExposure) }
         features = try c.value(.features, or: d.features)
         policy = try c.value(.policy, or: d.policy)
         feed = try c.value(.feed, or: d.feed)
@@ -190,32 +237,21 @@ public struct KairosConfig: Codable, Sendable, Equatable {
         guard !instruments.isEmpty, instruments.count <= InstrumentID.max else { throw fail("1...\(InstrumentID.max) instruments") }
         guard Set(instruments).count == instruments.count else { throw fail("instrument symbols must be unique") }
         guard capitalPerInstrument > 0 else { throw fail("capitalPerInstrument must be > 0") }
-        guard ["sma", "buyhold", "ensemble"].contains(policy.kind) else { throw fail("policy.kind is sma, buyhold or ensemble") }
-        guard SelectionPolicyKind(rawValue: policy.meta) != nil else {
-            throw fail("policy.meta is one of \(SelectionPolicyKind.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        guard MetaOutputMode(rawValue: policy.metaMode) != nil else { throw fail("policy.metaMode is blend or select") }
         guard policy.ticksPerBar >= 1, policy.warmupBars >= 0 else { throw fail("policy.ticksPerBar >= 1, warmupBars >= 0") }
-        guard policy.fast >= 1, policy.slow > policy.fast, policy.barSeconds > 0 else { throw fail("bad policy windows") }
+        guard policy.fast >= 1, policy.slow > policy.fast, policy.barSeconds >= 0, policy.barSeconds.isFinite else {
+            throw fail("policy windows: fast >= 1, slow > fast, barSeconds >= 0 (0 = every tick is a bar)")
+        }
         guard ringCapacity >= 2, ringCapacity & (ringCapacity - 1) == 0 else { throw fail("ringCapacity must be a power of two") }
         guard orders.ackTimeoutMs > 0, orders.workingTimeoutMs > 0 else { throw fail("orders timeouts must be > 0") }
-        guard ["zmq", "udp"].contains(feed.transport) else { throw fail("feed.transport is zmq or udp") }
-        guard feed.transport == "udp" || !feed.endpoints.isEmpty else { throw fail("feed.endpoints is empty") }
-        guard feed.udpAddress != nil else { throw fail("feed.udp is HOST:PORT") }
-        guard IngestBackend(rawValue: feed.io) != nil else { throw fail("feed.io is auto, uring or epoll") }
+        guard feed.transport != .zmq || !feed.endpoints.isEmpty else { throw fail("feed.endpoints is empty") }
+        guard feed.transport != .udp || feed.udpAddress != nil else { throw fail("feed.udp is HOST:PORT") }
+        guard feed.transport != .file || feed.file != nil else { throw fail("feed.transport file needs feed.file") }
         try features.validate()
     }
 
-    /// The engine configuration this file describes.
-    public var engineConfig: EngineConfig {
-        var c = EngineConfig(
-            instruments: instruments.enumerated().map { Instrument(id: InstrumentID($0.offset), symbol: $0.element) },
-            capitalPerInstrument: capitalPerInstrument, features: features)
-        // The ensemble's aggressive agent targets up to 2x the allocation.
-        c.maxLeverage = policy.kind == "ensemble" ? 2 : 1
-        c.risk = risk ?? .scaled(capitalPerInstrument: capitalPerInstrument, instruments: instruments.count, leverage: c.maxLeverage)
-        c.staleAfterNs = Int64(feed.staleAfterSeconds * 1e9)
-        return c
+    /// The instruments, ids 0..<n in file order.
+    public var instrumentList: [Instrument] {
+        instruments.enumerated().map { Instrument(id: InstrumentID($0.offset), symbol: $0.element) }
     }
 }
 
@@ -224,5 +260,21 @@ extension KeyedDecodingContainer {
     /// still throws).
     func value<T: Decodable>(_ key: Key, or fallback: T) throws -> T {
         try decodeIfPresent(T.self, forKey: key) ?? fallback
+    }
+
+    /// A named choice (`"kind": "ensemble"`): the value for `key`, `fallback` when absent, and a
+    /// `ConfigError` listing the valid names for any other string.
+    func choice<T: RawRepresentable & CaseIterable>(_ key: Key, or fallback: T) throws -> T where T.RawValue == String {
+        guard let raw = try decodeIfPresent(String.self, forKey: key) else { return fallback }
+        guard let v = T(rawValue: raw) else {
+            throw ConfigError(message: "\(key.stringValue) is one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), not '\(raw)'")
+        }
+        return v
+    }
+
+    /// `choice` for an optional key (nil when absent).
+    func choice<T: RawRepresentable & CaseIterable>(_ key: Key) throws -> T? where T.RawValue == String {
+        guard contains(key) else { return nil }
+        return try choice(key, or: T.allCases.first!)
     }
 }

@@ -15,19 +15,26 @@ struct DemoCommand: AsyncParsableCommand {
         abstract: "Run a synthetic multi-instrument market through the whole engine, in process.",
         discussion: """
             A seeded synthetic market (bull, bear, sideways and volatile regimes per instrument) \
-            publishes ticks into the engine's inbound ring. The engine thread validates them, \
-            updates the C feature kernels, asks the SMA(10/30) crossover baseline (on 1-second bars \
-            of market time) for a target, \
-            sizes an order, checks it with the risk manager and pushes it to the outbound ring, \
-            where an in-process paper venue fills it at the next eligible tick. A live view shows \
-            throughput, decision latency, orders, positions and PnL; a summary follows at the end.
+            publishes ticks into the engine's inbound ring. The engine thread runs each tick through \
+            the data stage (sequence tracking, validation, C feature kernels, bars, the regime \
+            detector), asks the policy for a target, sizes an order, checks it in the risk stage \
+            and pushes it to the outbound ring, where an in-process paper venue fills it at the \
+            next eligible tick. A live view shows throughput, decision latency, orders, positions, \
+            detected regimes and PnL; a summary follows at the end.
+
+            The policy is the regime-aware ensemble when --models holds the four trained agents \
+            and the regime model (as in this repository): 20,000 daily-like bars per instrument \
+            (one tick per bar) at 20k ticks/s on the persistent market the agents were trained on. \
+            `--policy sma` runs the SMA(10/30) baseline on 1-second bars of a 200k ticks/s demo \
+            market for 60 s instead.
 
             No network, data files or services are needed.
 
             Examples:
-              kairos demo                          # 8 instruments for 60 s at 200k ticks/s
-              kairos demo --ticks 1000000 --rate 0 # one million ticks as fast as possible
-              kairos demo --instruments 32 --duration 10 --seed 7
+              kairos demo                          # the ensemble, 8 instruments x 20,000 bars
+              kairos demo --policy sma             # SMA(10/30), 8 instruments for 60 s at 200k ticks/s
+              kairos demo --policy sma --ticks 1000000 --rate 0   # one million ticks as fast as possible
+              kairos demo --instruments 32 --bars 5000 --seed 7
 
             Ctrl-C ends the run early; the engine drains its rings and the summary is printed.
             `kill -USR1 <pid>` engages the kill switch (every order is refused) and a second one
@@ -49,7 +56,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Bar length in seconds of market time for the SMA(10/30) baseline.") var barSeconds: Double = 1
     @Option(help: "Live view refresh period in seconds.") var refresh: Double = 0.5
     @Flag(help: "No live view; print only the final summary.") var quiet = false
-    @Option(help: "Policy: ensemble (the four trained agents + regime detector + meta-agent), sma, buyhold, or auto (ensemble when --models holds the models, else sma).")
+    @Option(help: "Policy: ensemble (the four trained agents + regime detector + meta-agent), sma, buyhold, or auto (ensemble when --models holds the four agents and the regime model, else sma).")
     var policy = "auto"
     @Option(help: "Ensemble: directory of <kind>.safetensors models and regime-hmm.json.") var models = "models"
     @Option(help: "Ensemble: bars (= ticks) per instrument to run when --ticks is not given.") var bars = 20_000
@@ -71,6 +78,12 @@ struct DemoCommand: AsyncParsableCommand {
         guard duration > 0 else { throw ValidationError("--duration must be > 0") }
         if let rate, rate < 0 { throw ValidationError("--rate must be >= 0") }
         guard barSeconds > 0 else { throw ValidationError("--bar-seconds must be > 0") }
+        guard policy == "auto" || KairosConfig.PolicyKind(rawValue: policy) != nil else {
+            throw ValidationError("--policy is ensemble, sma, buyhold or auto")
+        }
+        guard SelectionPolicyKind(rawValue: meta) != nil else {
+            throw ValidationError("--meta is one of \(SelectionPolicyKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         if let t = ticks, t <= 0 { throw ValidationError("--ticks must be > 0") }
     }
 
@@ -86,27 +99,22 @@ struct DemoCommand: AsyncParsableCommand {
         o.fills = PaperFillConfig(latencyNs: Int64(latencyUs * 1_000), slippageBps: slippageBps, feeBps: feeBps)
         o.badTickRate = badTickRate
         o.barSeconds = barSeconds
-        var kind = policy
-        if kind == "auto" {
-            let present = AgentKind.allCases.allSatisfy { FileManager.default.fileExists(atPath: "\(models)/\($0.name).safetensors") }
-                && FileManager.default.fileExists(atPath: "\(models)/regime-hmm.json")
-            kind = present ? "ensemble" : "sma"
-        }
-        guard ["ensemble", "sma", "buyhold"].contains(kind) else { throw ValidationError("--policy is ensemble, sma, buyhold or auto") }
-        o.policy.kind = kind
         o.policy.models = models
-        o.policy.meta = meta
-        if kind == "ensemble" {
+        o.policy.kind = KairosConfig.PolicyKind(rawValue: policy)  // nil = auto
+        let kind = try o.policy.resolvedKind()
+        o.policy.kind = kind
+        o.policy.meta = SelectionPolicyKind(rawValue: meta)!
+        if kind == .ensemble {
             o.policy.explainLog = explainLog
             o.policy.explainEvery = explainEvery
             o.policy.metaState = metaState
         }
-        let scenarioName = scenario ?? (kind == "ensemble" ? "persistent" : "demo")
+        let scenarioName = scenario ?? (kind == .ensemble ? "persistent" : "demo")
         guard let sc = MarketScenario.presets.first(where: { $0.name == scenarioName }) else {
             throw ValidationError("unknown scenario \(scenarioName)")
         }
         o.scenario = sc
-        if kind == "ensemble" {
+        if kind == .ensemble {
             // One tick is one daily-like bar of the persistent market: a minute at 200k ticks/s
             // would be 1.5 million bars per instrument. Default to `--bars` bars at 20k ticks/s.
             if ticks == nil { o.ticks = bars * instruments }
@@ -134,7 +142,7 @@ struct DemoCommand: AsyncParsableCommand {
         view.finish()
         print(Summary.render(demo: demo, elapsed: elapsed))
         try demo.engine.policy.saveState()  // the engine thread has stopped
-        if o.policy.kind == "ensemble" {
+        if kind == .ensemble {
             print("policy: \(demo.engine.policy.name) on the \(o.scenario.name) market; meta-agent explanations: kairos meta explain --log \(explainLog)")
         }
     }
@@ -195,7 +203,7 @@ enum Screen {
         let rej = s.counters.totalTicksRejected
         l.append(
             "ticks     generated \(Fmt.int(m.generated))  processed \(Fmt.int(s.counters.ticksAccepted))  "
-                + "(\(Fmt.int(Int(rate)))/s)  bad \(Fmt.int(rej))  ring \(s.inboundDepth)  drops \(Fmt.int(m.dropped))\u{1B}[K")
+                + "(\(Fmt.int(Int(rate)))/s)  bad \(Fmt.int(rej))  lost \(Fmt.int(s.ticksLost))  ring \(s.inboundDepth)\u{1B}[K")
         let d = s.decisionLatency
         l.append(
             "decision  p50 \(Fmt.ns(d.p50))  p99 \(Fmt.ns(d.p99))  p99.9 \(Fmt.ns(d.p999))  max \(Fmt.ns(d.max))  "
@@ -210,7 +218,7 @@ enum Screen {
             "risk      drawdown \(Fmt.pct(s.drawdown))  max \(Fmt.pct(s.maxDrawdown))  gross \(Fmt.money(s.grossExposure))"
                 + (s.breakerTripped ? "  CIRCUIT BREAKER TRIPPED" : "") + (s.killSwitch ? "  KILL SWITCH" : "") + "\u{1B}[K")
         l.append("\u{1B}[K")
-        l.append(Summary.positionTable(s, regimes: m.regimes).joined(separator: "\u{1B}[K\n") + "\u{1B}[K")
+        l.append(Summary.positionTable(s, trueRegimes: m.regimes).joined(separator: "\u{1B}[K\n") + "\u{1B}[K")
         return l.joined(separator: "\n") + "\n"
     }
 }
@@ -224,15 +232,20 @@ enum Summary {
         return parts.isEmpty ? "" : " (" + parts.joined(separator: ", ") + ")"
     }
 
-    static func positionTable(_ s: EngineSnapshot, regimes: [Regime], maxRows: Int = 16) -> [String] {
+    /// Positions per instrument, with the market's true regime (the synthetic market knows it)
+    /// beside the one the engine's detector estimates, and its confidence.
+    static func positionTable(_ s: EngineSnapshot, trueRegimes: [Regime], maxRows: Int = 16) -> [String] {
         var rows = [
-            Fmt.pad("symbol", 8, right: false) + Fmt.pad("regime", 10) + Fmt.pad("position", 11) + Fmt.pad("avg px", 11)
+            Fmt.pad("symbol", 8, right: false) + Fmt.pad("true", 10) + Fmt.pad("detected", 15) + Fmt.pad("position", 11)
+                + Fmt.pad("avg px", 11)
                 + Fmt.pad("mark", 11) + Fmt.pad("unrealized", 14) + Fmt.pad("realized", 14) + Fmt.pad("fills", 8)
         ]
         for (k, p) in s.positions.enumerated().prefix(maxRows) {
-            let regime = k < regimes.count ? regimes[k].description : "-"
+            let regime = k < trueRegimes.count ? trueRegimes[k].description : "-"
+            let detected = k < s.regimes.count ? s.regimes[k].map { "\($0.regime) \(Fmt.pct($0.confidence, 0))" } ?? "-" : "-"
             rows.append(
-                Fmt.pad(s.symbols[k], 8, right: false) + Fmt.pad(regime, 10) + Fmt.pad(Fmt.fixed(p.quantity, 0), 11)
+                Fmt.pad(s.symbols[k], 8, right: false) + Fmt.pad(regime, 10) + Fmt.pad(detected, 15)
+                    + Fmt.pad(Fmt.fixed(p.quantity, 0), 11)
                     + Fmt.pad(Fmt.fixed(p.averagePrice, 2), 11) + Fmt.pad(Fmt.fixed(p.markPrice, 2), 11)
                     + Fmt.pad(Fmt.money(p.unrealizedPnL, sign: true), 14) + Fmt.pad(Fmt.money(p.realizedPnL, sign: true), 14)
                     + Fmt.pad(Fmt.int(p.fillCount), 8))
@@ -252,7 +265,8 @@ enum Summary {
         l.append("run         \(Fmt.fixed(elapsed, 2)) s, \(demo.options.instruments) instruments, seed \(demo.options.seed), policy \(s.policy)")
         l.append(
             "ticks       generated \(Fmt.int(m.generated)), accepted \(Fmt.int(c.ticksAccepted)) "
-                + "(\(Fmt.int(Int(Double(c.ticksAccepted) / max(elapsed, 1e-9))))/s), ring drops \(Fmt.int(m.dropped))")
+                + "(\(Fmt.int(Int(Double(c.ticksAccepted) / max(elapsed, 1e-9))))/s), lost \(Fmt.int(s.ticksLost)) "
+                + "(ring drops \(Fmt.int(s.inboundDrops)), sequence gaps \(Fmt.int(s.sequences.gaps)))")
         let bad = TickRejection.allCases.compactMap { r -> String? in
             c.ticksRejected[r.rawValue] > 0 ? "\(r) \(Fmt.int(c.ticksRejected[r.rawValue]))" : nil
         }
@@ -270,7 +284,7 @@ enum Summary {
                 + "realized \(Fmt.money(s.realizedPnL, sign: true)), unrealized \(Fmt.money(s.unrealizedPnL, sign: true)), fees \(Fmt.money(s.fees))")
         l.append("risk        max drawdown \(Fmt.pct(s.maxDrawdown)), breaker \(s.breakerTripped ? "TRIPPED" : "ok"), kill switch \(s.killSwitch ? "ENGAGED" : "off")")
         l.append("")
-        l.append(contentsOf: positionTable(s, regimes: m.regimes))
+        l.append(contentsOf: positionTable(s, trueRegimes: m.regimes))
         return l.joined(separator: "\n")
     }
 }

@@ -60,7 +60,7 @@ struct EnsembleFitRegime: ParsableCommand {
         guard let sc = MarketScenario.presets.first(where: { $0.name == scenario }) else {
             throw ValidationError("unknown scenario \(scenario)")
         }
-        let b = TickBarBuilder.synthetic(market: SyntheticMarket(scenario: sc, instruments: 1, seed: seed), count: bars)
+        let b = BarAggregator.synthetic(market: SyntheticMarket(scenario: sc, instruments: 1, seed: seed), count: bars)
         let model = GaussianHMM.fit(bars: b.bars)
         try FileManager.default.createDirectory(atPath: (out as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try model.save(toPath: out)

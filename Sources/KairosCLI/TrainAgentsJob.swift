@@ -96,7 +96,7 @@ struct TrainAgentsJob: TrainingJob {
                      agents.count, totalSteps, seconds, Double(totalSteps) / seconds, min(threads, agents.count),
                      "\(path)" as NSString))
         if let regime {
-            let b = TickBarBuilder.synthetic(
+            let b = BarAggregator.synthetic(
                 market: SyntheticMarket(scenario: regime.scenario, instruments: 1, seed: regime.seed), count: regime.bars)
             let model = GaussianHMM.fit(bars: b.bars)
             let file = (outDirectory as NSString).appendingPathComponent("regime-hmm.json")

@@ -80,7 +80,7 @@ public enum WireBenchmark {
         cfg.feed.endpoints = [publisher.boundEndpoint]
         cfg.feed.staleAfterSeconds = 60
         cfg.orders.gateway = gateway.boundEndpoint
-        cfg.policy.kind = "sma"
+        cfg.policy.kind = .sma
         cfg.policy.fast = fast
         cfg.policy.slow = slow
         cfg.policy.allowShort = true

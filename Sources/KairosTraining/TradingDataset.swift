@@ -45,13 +45,13 @@ public struct TradingDataset: Sendable {
     }
 
     /// `count` daily-like bars of the synthetic market (instrument 0) with their true regimes, built
-    /// from its ticks exactly as the engine builds them (`TickBarBuilder.synthetic`).
+    /// from its ticks exactly as the engine builds them (`BarAggregator.synthetic`).
     public static func synthetic(
         scenario: MarketScenario = .persistent, count: Int, seed: UInt64, featureConfig: FeatureConfig = .standard
     ) throws(FeatureError) -> TradingDataset {
         let market = SyntheticMarket(scenario: scenario, instruments: 1, seed: seed)
         // The engine's bars (built from ticks), not `market.bars()`'s Brownian-bridge ranges.
-        let (bars, regimes) = TickBarBuilder.synthetic(market: market, count: count)
+        let (bars, regimes) = BarAggregator.synthetic(market: market, count: count)
         return try TradingDataset(bars: bars, regimes: regimes, featureConfig: featureConfig)
     }
 

@@ -36,7 +36,7 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kairos-ens-\(UUID())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let market = SyntheticMarket(scenario: .fastSwitching, instruments: 1, seed: 21)
-        let bars = TickBarBuilder.synthetic(market: market, count: Self.bars).bars
+        let bars = BarAggregator.synthetic(market: market, count: Self.bars).bars
         let features = try AgentObservation.featureHistory(bars: bars)
         let marketRows = AgentObservation.marketMatrix(features: features)
         var obs = [Float]()
@@ -45,24 +45,30 @@ import Testing
             obs += [Float(t % 3) - 1, 0]
         }
         for (n, k) in kinds.enumerated() { try writeModel(k, seed: 100 + UInt64(n), observations: obs, to: dir) }
-        let fitBars = TickBarBuilder.synthetic(market: SyntheticMarket(scenario: .fastSwitching, instruments: 1, seed: 5), count: 3_000).bars
+        let fitBars = BarAggregator.synthetic(market: SyntheticMarket(scenario: .fastSwitching, instruments: 1, seed: 5), count: 3_000).bars
         return Fixture(dir: dir, market: market, bars: bars, regimeModel: GaussianHMM.fit(bars: fitBars))
     }
 
     /// Runs the policy over the market's ticks as the engine would; returns the exposure asked for
     /// at each bar (nil while warming up).
     static func run(_ policy: inout some DecisionPolicy, market: SyntheticMarket, bars: Int) -> [Double?] {
+        runWithDataStage(&policy, market: market, bars: bars).decisions
+    }
+
+    /// `run`, also returning the data stage (set up from the policy's requirements, as the engine
+    /// sets its own) that fed the policy its bars, bar features and regime estimates.
+    static func runWithDataStage(_ policy: inout some DecisionPolicy, market: SyntheticMarket, bars: Int)
+        -> (decisions: [Double?], data: MarketDataStage)
+    {
+        let data = try! MarketDataStage(instruments: market.instruments, requirements: policy.dataRequirements)
         var source = SyntheticTickSource(market: market, limit: bars)
         var t = Tick()
         var out: [Double?] = []
         while source.nextTick(into: &t) {
-            let mid = (t.bid + t.ask) / 2
-            let ctx = DecisionContext(
-                instrument: InstrumentID(t.instrument), tick: t, price: mid, features: FeatureVector(), featureUpdates: 0,
-                position: 0, exposure: 0, now: t.ts_exchange_ns)
-            out.append(policy.decide(ctx))
+            guard data.ingest(t, now: t.ts_exchange_ns).outcome == .accepted else { continue }
+            out.append(policy.decide(data.context(instrument: Int(t.instrument), tick: t, position: 0, exposure: 0, now: t.ts_exchange_ns)))
         }
-        return out
+        return (out, data)
     }
 
     /// One agent, selection without hysteresis or ramp: the engine-side ensemble must trade exactly
@@ -118,7 +124,7 @@ import Testing
             ) { k, seed in Hedge(armCount: k, seed: seed, horizon: 10_000) }
         }
         var a = try make(), b = try make()
-        let ra = Self.run(&a, market: f.market, bars: Self.bars)
+        let (ra, data) = Self.runWithDataStage(&a, market: f.market, bars: Self.bars)
         let rb = Self.run(&b, market: f.market, bars: Self.bars)
         #expect(ra == rb)
         let decided = ra.compactMap { $0 }
@@ -132,7 +138,7 @@ import Testing
         let meta = a.metaAgent(instrument: 0)
         #expect(meta.decisions == decided.count)
         #expect(meta.explanation() != nil)
-        #expect(a.regime(instrument: 0) != nil)
+        #expect(data.regime(of: InstrumentID(0)) != nil)  // the engine-side regime the policy read
     }
 
     /// The meta-agent and the shadow books survive a restart: saved, loaded into a fresh ensemble,

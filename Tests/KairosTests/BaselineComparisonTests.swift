@@ -59,8 +59,8 @@ import Testing
         for b in bars {
             let t = Tick(instrument: InstrumentID(0), seq: 1, exchangeTime: b.timestamp, receiveTime: b.timestamp, bid: b.close, ask: b.close)
             let ctx = DecisionContext(
-                instrument: InstrumentID(0), tick: t, price: b.close, features: .zero, featureUpdates: 1, position: 0,
-                exposure: 0, now: b.timestamp)
+                instrument: InstrumentID(0), tick: t, price: b.close, features: .zero, featureUpdates: 1, bar: b,
+                barsClosed: 1, position: 0, exposure: 0, now: b.timestamp)
             if let s = policy.decide(ctx) {
                 if s != (last ?? 0) { flips += 1 }
                 last = s

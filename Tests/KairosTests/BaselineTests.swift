@@ -11,8 +11,10 @@ import Testing
     static func context(_ price: Double, instrument: Int = 0, position: Double = 0, updates: UInt64 = 1) -> DecisionContext {
         let id = InstrumentID(instrument)
         let tick = Tick(instrument: id, seq: updates, exchangeTime: 0, receiveTime: 0, bid: price, ask: price)
+        // Every price is a closed bar (the SMA averages bar closes).
         return DecisionContext(instrument: id, tick: tick, price: price, features: .zero, featureUpdates: updates,
-                               position: position, exposure: 0, now: 0)
+                               bar: Bar(timestamp: 0, open: price, high: price, low: price, close: price, volume: 0),
+                               barsClosed: updates, position: position, exposure: 0, now: 0)
     }
 
     static func bars(_ closes: [Double]) -> [Bar] {

@@ -213,6 +213,7 @@ extension CurveSecurityTests {
         defer { gateway.stop() }
 
         var cfg = KairosConfig()
+        cfg.policy.kind = .sma  // SMA on short bars trades often (the default would be the ensemble)
         cfg.instruments = symbols
         cfg.feed.endpoints = [publisher.boundEndpoint]
         cfg.orders.gateway = gateway.boundEndpoint

@@ -13,11 +13,12 @@ import Testing
         let json = #"{"instruments": ["AAA", "BBB"], "policy": {"kind": "buyhold", "barSeconds": 60}}"#
         let c = try JSONDecoder().decode(KairosConfig.self, from: Data(json.utf8))
         #expect(c.instruments == ["AAA", "BBB"])
-        #expect(c.policy.kind == "buyhold" && c.policy.barSeconds == 60 && c.policy.slow == 30)
+        #expect(c.policy.kind == .buyhold && c.policy.barSeconds == 60 && c.policy.slow == 30)
         #expect(c.feed == KairosConfig.Feed())
         #expect(c.redis == nil)
-        #expect(c.engineConfig.instruments.map(\.symbol) == ["AAA", "BBB"])
-        #expect(c.engineConfig.instruments[1].id == InstrumentID(1))
+        let ec = try EngineBuilder(config: c).engineConfig(maxExposure: 1, liveFeed: true)
+        #expect(ec.instruments.map(\.symbol) == ["AAA", "BBB"])
+        #expect(ec.instruments[1].id == InstrumentID(1))
         for bad in [
             #"{"instruments": []}"#, #"{"instruments": ["A", "A"]}"#, #"{"ringCapacity": 1000}"#,
             #"{"policy": {"kind": "magic"}}"#, #"{"policy": {"fast": 40}}"#, #"{"capitalPerInstrument": "lots"}"#,

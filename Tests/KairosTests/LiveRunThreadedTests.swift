@@ -32,6 +32,7 @@ import Testing
         defer { gateway.stop() }
 
         var cfg = KairosConfig()
+        cfg.policy.kind = .sma  // SMA on short bars trades often (the default would be the ensemble)
         cfg.instruments = symbols
         cfg.feed.endpoints = [publisher.boundEndpoint]
         cfg.orders.gateway = gateway.boundEndpoint
@@ -77,10 +78,11 @@ import Testing
         defer { gateway.stop() }
 
         var cfg = KairosConfig()
+        cfg.policy.kind = .sma  // SMA on short bars trades often (the default would be the ensemble)
         cfg.instruments = symbols
-        cfg.feed.transport = "udp"
+        cfg.feed.transport = .udp
         cfg.feed.udp = "127.0.0.1:0"
-        cfg.feed.io = io.rawValue
+        cfg.feed.io = io
         cfg.orders.gateway = gateway.boundEndpoint
         cfg.policy.barSeconds = 0.005  // 5,000 ticks of 100 µs per instrument: 100 bars, SMA(10/30) trades
         var logger = Logger(label: "test.run.udp")

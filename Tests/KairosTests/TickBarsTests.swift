@@ -15,7 +15,7 @@ import Testing
     }
 
     @Test func barsCloseOnTheirLastTickWithOpenAtThePreviousClose() {
-        var b = TickBarBuilder(ticksPerBar: 3)
+        var b = BarAggregator(ticksPerBar: 3)
         #expect(b.add(tick(100, size: 1, t: 1)) == nil)
         #expect(b.add(tick(102, size: 2, t: 2)) == nil)
         let first = b.add(tick(101, size: 3, t: 3))
@@ -27,7 +27,7 @@ import Testing
     }
 
     @Test func oneTickBarsSpanThePreviousCloseAndTheMid() {
-        var b = TickBarBuilder(ticksPerBar: 1)
+        var b = BarAggregator(ticksPerBar: 1)
         #expect(b.add(tick(50, size: 1, t: 1)) == Bar(timestamp: 1, open: 50, high: 50, low: 50, close: 50, volume: 1))
         #expect(b.add(tick(49, size: 2, t: 2)) == Bar(timestamp: 2, open: 50, high: 50, low: 49, close: 49, volume: 2))
     }
@@ -35,9 +35,9 @@ import Testing
     /// The offline builder is the online one run over the stream: same bars, same labels.
     @Test func syntheticBarsEqualWhatTheEngineBuildsOnline() {
         let market = SyntheticMarket(scenario: .fastSwitching, instruments: 3, seed: 11)
-        let offline = TickBarBuilder.synthetic(market: market, instrument: 1, count: 2_000, ticksPerBar: 2)
+        let offline = BarAggregator.synthetic(market: market, instrument: 1, count: 2_000, ticksPerBar: 2)
         #expect(offline.bars.count == 2_000 && offline.regimes.count == 2_000)
-        var online = TickBarBuilder(ticksPerBar: 2)
+        var online = BarAggregator(ticksPerBar: 2)
         var source = SyntheticTickSource(market: market, limit: 2_000 * 2 * 3)
         var t = Tick()
         var bars: [Bar] = [], regimes: [Regime] = []

@@ -60,14 +60,22 @@ public struct BaselineComparison: Sendable {
     }
 
     func compare<P: DecisionPolicy>(_ policy: P, bars: [Bar], periodsPerYear: Double) throws -> BaselineRun {
-        var config = EngineConfig.synthetic(instruments: 1, capitalPerInstrument: capital)
-        config.risk.maxDrawdown = maxDrawdown
-        config.risk.priceBandBps = 10_000  // bars gap; the band is for tick-level fat fingers
-        config.minRebalanceFraction = minRebalanceFraction
+        var kc = KairosConfig()
+        kc.instruments = ["SYN0"]
+        kc.capitalPerInstrument = capital
+        let caps = Backtest.ringCapacities
+        let engine = try EngineBuilder(config: kc).makeEngine(
+            policy: policy, clock: SimulatedClock(),
+            rings: EngineRings(inbound: caps.inbound, outbound: caps.outbound, executions: caps.executions), liveFeed: false
+        ) { config in
+            config.risk.maxDrawdown = maxDrawdown
+            config.risk.priceBandBps = 10_000  // bars gap; the band is for tick-level fat fingers
+            config.minRebalanceFraction = minRebalanceFraction
+            Backtest.sampleEquity(every: 1, in: &config)
+        }
         var source = BarTickSource(bars: bars, spreadBps: spreadBps)
-        let report = try Backtest.run(
-            policy: policy, source: &source, config: config,
-            fills: PaperFillConfig(latencyNs: 0, slippageBps: slippageBps, feeBps: feeBps), equitySampleEvery: 1)
+        let report = Backtest.run(
+            engine: engine, source: &source, fills: PaperFillConfig(latencyNs: 0, slippageBps: slippageBps, feeBps: feeBps))
         let engineEquity = report.equityCurve.map(\.equity)
         let reference = BaselineBacktest.run(
             policy, bars: bars, costBps: feeBps + slippageBps + spreadBps / 2, initialCapital: capital,

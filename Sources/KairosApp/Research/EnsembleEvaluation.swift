@@ -28,20 +28,32 @@ public enum EnsembleEvaluation {
         config: AgentEnsembleConfig = .init()
     ) throws -> [EnsembleEvaluationRow] {
         let market = SyntheticMarket(scenario: scenario, instruments: instruments, seed: seed)
-        var ec = EngineConfig.synthetic(instruments: instruments)
-        ec.maxLeverage = 2
-        ec.risk = .scaled(capitalPerInstrument: ec.capitalPerInstrument, instruments: instruments, leverage: ec.maxLeverage)
-        // A backtest of the policies themselves: no price band, throttle or breaker in the way.
-        ec.risk.priceBandBps = 10_000
-        ec.risk.maxOrdersPerSecond = 1_000_000
-        ec.risk.maxDrawdown = 0.99
-        ec.minRebalanceFraction = 0.05
+        var kc = KairosConfig()
+        kc.instruments = (0..<instruments).map { "SYN\($0)" }
+        kc.capitalPerInstrument = 100_000
+        let builder = try EngineBuilder(config: kc)
         let barNs = scenario.tickIntervalNs * Int64(instruments) * Int64(config.ticksPerBar)
         let ticks = bars * instruments * config.ticksPerBar
 
         func evaluate(_ name: String, _ policy: some DecisionPolicy) throws -> (EnsembleEvaluationRow, BacktestReport) {
+            let caps = Backtest.ringCapacities
+            let engine = try builder.makeEngine(
+                policy: policy, clock: SimulatedClock(),
+                rings: EngineRings(inbound: caps.inbound, outbound: caps.outbound, executions: caps.executions), liveFeed: false
+            ) { ec in
+                // Every row under the same limits, those of the whole ensemble (its cap, 2x), so
+                // the rows differ by policy only. A backtest of the policies themselves: no price
+                // band, throttle or breaker in the way.
+                ec.risk = .scaled(
+                    capitalPerInstrument: ec.capitalPerInstrument, instruments: instruments, maxExposure: AgentKind.largestLeverageCap)
+                ec.risk.priceBandBps = 10_000
+                ec.risk.maxOrdersPerSecond = 1_000_000
+                ec.risk.maxDrawdown = 0.99
+                ec.minRebalanceFraction = 0.05
+                Backtest.sampleEquity(every: barNs, in: &ec)
+            }
             var source = SyntheticTickSource(market: market, limit: ticks)
-            let r = try Backtest.run(policy: policy, source: &source, config: ec, equitySampleEvery: barNs)
+            let r = Backtest.run(engine: engine, source: &source)
             let stats = PerformanceStats(
                 equity: r.equityCurve.map(\.equity), initialCapital: r.snapshot.initialCapital, periodsPerYear: 252)
             return (EnsembleEvaluationRow(name: name, stats: stats, fills: r.venueFills, fees: r.venueFees, switches: 0, switchingCost: 0), r)

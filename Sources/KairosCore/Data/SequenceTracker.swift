@@ -19,17 +19,26 @@ public struct SequenceStats: Sendable, Equatable, CustomStringConvertible {
     public var resets: UInt64 = 0
     /// Records from publisher ids >= maxPublishers (accepted, not tracked).
     public var untracked: UInt64 = 0
+    /// Records a publisher sent before its first one reached this tracker (its first sequence
+    /// number minus 1: publishers number from 1). A subscriber that joins late has lost them.
+    public var missedBeforeFirst: UInt64 = 0
     public init() {}
+    /// Records that never arrived: the gaps' missing numbers not filled later by out-of-order
+    /// arrivals, plus those missed before each publisher's first record.
+    public var lost: UInt64 { lostInGaps &+ missedBeforeFirst }
+    /// The gaps' missing numbers that out-of-order arrivals did not fill later.
+    public var lostInGaps: UInt64 { missing > outOfOrder ? missing - outOfOrder : 0 }
     public var description: String {
-        "accepted \(accepted) gaps \(gaps) missing \(missing) duplicates \(duplicates) out-of-order \(outOfOrder) "
-            + "too-old \(tooOld) resets \(resets) untracked \(untracked)"
+        "accepted \(accepted) lost \(lost) (gaps \(gaps) missing \(missing) before-first \(missedBeforeFirst)) "
+            + "duplicates \(duplicates) out-of-order \(outOfOrder) too-old \(tooOld) resets \(resets) untracked \(untracked)"
     }
 }
 
 /// Tracks sequence numbers per publisher and the last arrival per instrument.
 ///
 /// Rules for a record with sequence s from publisher p (last = highest s seen from p):
-/// - first record from p: accepted, becomes the baseline (joining late is not a gap);
+/// - first record from p: accepted, becomes the baseline; its s - 1 predecessors were sent before
+///   this tracker heard from p and are counted as `missedBeforeFirst` (not as a gap);
 /// - s == last + 1: accepted; s > last + 1: accepted, one gap of s - last - 1 missing records;
 /// - s <= last within the window (the last 64 numbers): a duplicate if s was seen (dropped),
 ///   else out-of-order (accepted, fills the gap);
@@ -91,6 +100,7 @@ public struct SequenceTracker: Sendable {
                 window[p] = d >= 64 ? 1 : (window[p] << d) | 1
             } else {
                 window[p] = 1
+                stats.missedBeforeFirst &+= s > 1 ? s - 1 : 0
             }
             newest[p] = s
             stats.accepted &+= 1

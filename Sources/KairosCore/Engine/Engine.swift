@@ -1,9 +1,15 @@
 import CKairos
 import Logging
 
-/// The trading engine: one thread pops ticks, updates features, asks the policy for a target,
-/// sizes an order, passes it through the risk manager and pushes approved orders to the outbound
-/// ring; execution reports come back through another ring and update the portfolio.
+/// The trading engine: one thread pops ticks and runs each through three stages named by their
+/// trading role, then pushes approved orders to the outbound ring; execution reports come back
+/// through another ring and update the portfolio.
+///
+/// - **Data** (`MarketDataStage`): sequence tracking, validation, stale-feed detection, tick
+///   features, the bar aggregator, bar features and the regime detector, per instrument.
+/// - **Decision** (`DecisionPolicy`): a target exposure from the data stage's context.
+/// - **Risk** (`RiskManager`): the one exposure cap, the stale-feed halt, limits, throttle,
+///   drawdown breaker and kill switch; then the order goes out.
 ///
 /// Implementation Notes
 /// - Single writer: every field is read and written only by the thread that calls `processTick`,
@@ -33,9 +39,11 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
     public var snapshots: FeatureSnapshotPublisher?
     public var logger: Logger
 
+    /// The data stage: everything known about the instruments' market data.
+    public let data: MarketDataStage
     public private(set) var portfolio: Portfolio
+    /// The risk stage.
     public private(set) var risk: RiskManager
-    public private(set) var validator: TickValidator
     public private(set) var counters = EngineCounters()
     /// Tick popped → decision done (every accepted tick), ns.
     public private(set) var decisionLatency = LatencyHistogram()
@@ -44,9 +52,6 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
     /// Whether to time each tick (two vDSO clock reads, ~40 ns); off for pure backtests.
     public var measureLatency = true
 
-    @usableFromInline var featureStates: [FeatureState]
-    @usableFromInline var latestFeatures: [FeatureVector]
-    @usableFromInline var lastPrice: [Double]
     /// Signed quantity of the working order per instrument (0 when none).
     @usableFromInline var workingQuantity: [Double]
     @usableFromInline var workingOrderID: [UInt64]
@@ -60,11 +65,6 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
     var loggedRiskReasons = OncePerReason()
     var loggedUnknownExecution = OncePerReason()
     @usableFromInline let policyID: UInt8
-    /// Per-publisher sequences and per-instrument arrivals (nil when `staleAfterNs` is nil).
-    public private(set) var sequences: SequenceTracker?
-    /// Instruments halted for a stale feed, and fresh ticks seen since (resume at staleResumeTicks).
-    var staleHalted: [Bool]
-    var freshTicksSinceStale: [Int]
 
     public init(
         config: EngineConfig, policy: Policy, clock: Clock,
@@ -87,26 +87,27 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
         self.logger = logger
         self.policyID = policyID
         portfolio = Portfolio(instrumentCount: n, initialCapital: config.totalCapital)
-        risk = RiskManager(limits: config.risk, killSwitch: killSwitch)
-        validator = TickValidator(instrumentCount: n)
-        featureStates = try (0..<n).map { _ in try FeatureState(config: config.features) }
-        latestFeatures = Array(repeating: FeatureVector(), count: n)
-        lastPrice = Array(repeating: 0, count: n)
+        risk = RiskManager(limits: config.risk, killSwitch: killSwitch, instruments: n)
+        risk.staleResumeTicks = config.staleResumeTicks
+        // The data stage computes what the policy reads (its bars, bar features, regime filter).
+        data = try MarketDataStage(
+            instruments: n, features: config.features, requirements: policy.dataRequirements,
+            staleAfterNs: config.staleAfterNs, startNs: clock.now())
         workingQuantity = Array(repeating: 0, count: n)
         workingOrderID = Array(repeating: 0, count: n)
         exposureNotional = Array(repeating: 0, count: n)
-        staleHalted = Array(repeating: false, count: n)
-        freshTicksSinceStale = Array(repeating: 0, count: n)
-        if let stale = config.staleAfterNs {
-            sequences = SequenceTracker(instruments: n, staleAfterNs: stale, startNs: clock.now())
-        }
     }
 
     public var killSwitch: KillSwitch { risk.killSwitch }
 
     /// Mutates the policy in place, on the engine thread (tests and controlled reconfiguration).
     func setPolicyForTesting(_ change: (inout Policy) -> Void) { change(&policy) }
-    public func features(of id: InstrumentID) -> FeatureVector { latestFeatures[id.index] }
+    public func features(of id: InstrumentID) -> FeatureVector { data.features(of: id) }
+    /// The regime estimate of an instrument after its latest bar (nil without a detector).
+    public func regime(of id: InstrumentID) -> RegimeEstimate? { data.regime(of: id) }
+    /// Sequence tracking of every publisher (gaps, missing, duplicates...).
+    public var sequences: SequenceTracker { data.sequences }
+    public var validator: TickValidator { data.validator }
     public func workingOrder(of id: InstrumentID) -> (id: UInt64, quantity: Double)? {
         workingOrderID[id.index] == 0 ? nil : (workingOrderID[id.index], workingQuantity[id.index])
     }
@@ -119,11 +120,15 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
         let t0 = measureLatency ? MonotonicClock.nanoseconds() : 0
         counters.ticksReceived &+= 1
         let now = clock.now()  // read once per tick: sequences, marks, risk and the order share it
-        if sequences != nil, !sequences!.accept(tick, now: now) {
+
+        // Data stage.
+        let (outcome, _) = data.ingest(tick, now: now)
+        switch outcome {
+        case .accepted: break
+        case .sequenceDropped:
             counters.sequenceDropped &+= 1
             return false
-        }
-        if let reason = validator.validate(tick) {
+        case .rejected(let reason):
             counters.ticksRejected[reason.rawValue] &+= 1
             events?.record(.tickRejected(tick, reason))
             logTickRejectionOnce(reason, tick)
@@ -133,16 +138,11 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
         let i = Int(tick.instrument)
         let id = InstrumentID(tick.instrument)
         let price = tick.mid
-        if staleHalted[i] {
-            freshTicksSinceStale[i] += 1
-            if freshTicksSinceStale[i] >= config.staleResumeTicks {
-                staleHalted[i] = false
-                logger.notice("feed fresh again: instrument resumed", metadata: ["instrument": "\(config.instruments[i].symbol)"])
-            }
+        if risk.recordFreshTick(i) {
+            logger.notice("feed fresh again: instrument resumed", metadata: ["instrument": "\(config.instruments[i].symbol)"])
         }
 
         // Mark to market and let the breaker see the new equity.
-        lastPrice[i] = price
         portfolio.mark(id, price: price)
         refreshExposure(i)
         if risk.observe(drawdown: portfolio.drawdown, now: now) {
@@ -152,16 +152,13 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
                 "circuit breaker tripped: flattening and halting",
                 metadata: ["drawdown": "\(portfolio.drawdown)", "equity": "\(portfolio.equity)"])
         }
-
-        // Features (C kernel, O(1)).
-        let input = kairos_feat_input(
-            price: price, high: price, low: price,
-            buy_volume: Double(tick.bid_size), sell_volume: Double(tick.ask_size))
-        featureStates[i].update(input, into: &latestFeatures[i])
         if let snapshots {
-            _ = snapshots.offer(instrument: id, timestamp: tick.ts_exchange_ns, features: latestFeatures[i], now: now)
+            _ = snapshots.offer(
+                instrument: id, timestamp: tick.ts_exchange_ns, features: data.features(of: id),
+                regime: data.regime(of: id).map(CachedRegime.init), now: now)
         }
 
+        // Decision and risk stages.
         let sent = decide(instrument: i, tick: tick, price: price, now: now)
         if measureLatency {
             let dt = MonotonicClock.nanoseconds() &- t0
@@ -180,16 +177,13 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
         if risk.breakerTripped {
             target = 0  // flatten and stay flat
         } else {
-            let ctx = DecisionContext(
-                instrument: id, tick: tick, price: price, features: latestFeatures[i],
-                featureUpdates: featureStates[i].updates, position: position,
-                exposure: position * price / capital, now: now)
+            let ctx = data.context(instrument: i, tick: tick, position: position, exposure: position * price / capital, now: now)
             counters.decisions &+= 1
             guard let wanted = policy.decide(ctx), wanted.isFinite else {
                 counters.holds &+= 1
                 return false
             }
-            target = min(max(wanted, -config.maxLeverage), config.maxLeverage)
+            target = risk.limits.capExposure(wanted)
         }
         guard workingOrderID[i] == 0 else { return false }  // one working order per instrument
         let lot = config.instruments[i].lotSize
@@ -200,8 +194,7 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
         if targetUnits != 0 && abs(delta) * price < config.minRebalanceFraction * capital { return false }
         let intent = OrderIntent(instrument: id, side: delta > 0 ? .buy : .sell, quantity: abs(delta), price: price)
         if let reason = risk.check(
-            intent, exposure: current, grossNotional: grossNotional, lastPrice: lastPrice[i], now: now,
-            instrumentHalted: staleHalted[i])
+            intent, exposure: current, grossNotional: grossNotional, lastPrice: data.lastPrice[i], now: now)
         {
             counters.ordersRejected[reason.rawValue] &+= 1
             events?.record(.orderRejected(intent, reason, at: now))
@@ -235,7 +228,7 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
     }
 
     func refreshExposure(_ i: Int) {
-        let e = abs(portfolio.positions[i].quantity + workingQuantity[i]) * lastPrice[i]
+        let e = abs(portfolio.positions[i].quantity + workingQuantity[i]) * data.lastPrice[i]
         grossNotional += e - exposureNotional[i]
         exposureNotional[i] = e
     }
@@ -278,7 +271,7 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
                 workingQuantity[i] = 0
             }
             // Mark back to the last mid so equity reflects the market, not the fill price.
-            if lastPrice[i] > 0 { portfolio.mark(InstrumentID(r.instrument), price: lastPrice[i]) }
+            if data.lastPrice[i] > 0 { portfolio.mark(InstrumentID(r.instrument), price: data.lastPrice[i]) }
         case KAIROS_EXEC_REJECT:
             counters.venueRejects &+= 1
             if r.reason == UInt32(KAIROS_ZORDERS_REASON_TIMEOUT) { counters.orderTimeouts &+= 1 }
@@ -353,20 +346,19 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
     }
 
     /// Halts every instrument whose feed has been silent longer than `staleAfterNs` (called at
-    /// snapshot cadence, off the per-tick path: O(instruments)).
+    /// snapshot cadence, off the per-tick path: O(instruments)). The data stage detects, the risk
+    /// stage halts.
     public func checkStaleFeeds(now: Int64) {
-        guard let seq = sequences else { return }
-        for i in 0..<staleHalted.count where !staleHalted[i] && seq.isStale(InstrumentID(i), now: now) {
-            staleHalted[i] = true
-            freshTicksSinceStale[i] = 0
+        guard let silence = data.staleAfterNs else { return }
+        for i in 0..<config.instruments.count where data.isStale(InstrumentID(i), now: now) && risk.haltForStaleFeed(i) {
             counters.staleHalts &+= 1
             logger.warning(
                 "stale feed: instrument halted until fresh ticks arrive",
-                metadata: ["instrument": "\(config.instruments[i].symbol)", "silent_over_ns": "\(seq.staleAfterNs)"])
+                metadata: ["instrument": "\(config.instruments[i].symbol)", "silent_over_ns": "\(silence)"])
         }
     }
 
-    public func isHaltedForStaleFeed(_ id: InstrumentID) -> Bool { staleHalted[id.index] }
+    public func isHaltedForStaleFeed(_ id: InstrumentID) -> Bool { risk.staleHalted[id.index] }
 
     public func snapshot(now: Int64) -> EngineSnapshot {
         EngineSnapshot(
@@ -377,7 +369,8 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
             drawdown: portfolio.drawdown, maxDrawdown: portfolio.maxDrawdown, grossExposure: portfolio.grossExposure,
             breakerTripped: risk.breakerTripped, killSwitch: risk.killSwitch.isEngaged,
             decisionLatency: decisionLatency.summary, orderLatency: orderLatency.summary,
-            inboundDepth: inbound.approximateCount, inboundDrops: inbound.dropCount)
+            inboundDepth: inbound.approximateCount, inboundDrops: inbound.dropCount,
+            sequences: data.sequences.stats, regimes: data.regimes)
     }
 
     // MARK: - Logging once per reason

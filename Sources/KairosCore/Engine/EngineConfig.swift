@@ -8,22 +8,21 @@ public struct EngineConfig: Sendable {
     /// Target changes smaller than this fraction of the allocation are ignored (no churn on noise).
     /// A target of exactly 0 always closes the position.
     public var minRebalanceFraction: Double
-    /// Largest |exposure| a policy may ask for; larger targets are clamped.
-    public var maxLeverage: Double
     /// How often the engine publishes a snapshot for monitors and metrics (engine clock, ns).
     public var snapshotIntervalNs: Int64
     /// How often the equity curve is sampled (engine clock, ns).
     public var equitySampleIntervalNs: Int64
     /// Sequence tracking and stale-feed detection: when set, duplicate or too-old ticks (per
     /// publisher sequence) are dropped and counted, and an instrument silent for longer than this
-    /// (engine clock, ns) is halted by the risk manager (only reducing orders) until it has received
-    /// `staleResumeTicks` fresh ticks. nil = off (backtests, the in-process demo).
+    /// (engine clock, ns) is halted by the risk stage (only reducing orders) until it has received
+    /// `staleResumeTicks` fresh ticks. nil = off (backtests, the in-process demo). Sequence gaps
+    /// and duplicates are counted either way.
     public var staleAfterNs: Int64? = nil
     public var staleResumeTicks = 10
 
     public init(
         instruments: [Instrument], capitalPerInstrument: Double = 100_000, features: FeatureConfig = .standard,
-        risk: RiskLimits? = nil, minRebalanceFraction: Double = 0.1, maxLeverage: Double = 1,
+        risk: RiskLimits? = nil, minRebalanceFraction: Double = 0.1,
         snapshotIntervalNs: Int64 = 100_000_000, equitySampleIntervalNs: Int64 = 100_000_000
     ) {
         self.instruments = instruments
@@ -31,7 +30,6 @@ public struct EngineConfig: Sendable {
         self.features = features
         self.risk = risk ?? .scaled(capitalPerInstrument: capitalPerInstrument, instruments: instruments.count)
         self.minRebalanceFraction = minRebalanceFraction
-        self.maxLeverage = maxLeverage
         self.snapshotIntervalNs = snapshotIntervalNs
         self.equitySampleIntervalNs = equitySampleIntervalNs
     }
@@ -63,7 +61,8 @@ public struct EngineCounters: Sendable, Equatable {
     public var cancels: UInt64 = 0
     public var unknownExecutions: UInt64 = 0
     public var breakerTrips: UInt64 = 0
-    /// Ticks dropped by sequence tracking (duplicates, too old to tell).
+    /// Ticks dropped by sequence tracking (duplicates, too old to tell). Ticks that never arrived
+    /// are in the snapshot's `sequences` (gaps, missing, missed before the first).
     public var sequenceDropped: UInt64 = 0
     /// Times an instrument's feed went stale and the instrument was halted.
     public var staleHalts: UInt64 = 0

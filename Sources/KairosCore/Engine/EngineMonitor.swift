@@ -23,6 +23,16 @@ public struct EngineSnapshot: Sendable {
     public var orderLatency: LatencySummary
     public var inboundDepth: Int
     public var inboundDrops: UInt64
+    /// Sequence tracking over every publisher: ticks lost on the way (gaps, and those sent before
+    /// this engine first heard from a publisher), duplicates, out-of-order.
+    public var sequences: SequenceStats = SequenceStats()
+    /// Per instrument, the regime estimate after its latest bar (nil without a detector or
+    /// before its second bar).
+    public var regimes: [RegimeEstimate?] = []
+
+    /// Ticks the engine should have had and did not: sequence gaps plus what publishers sent
+    /// before this engine first heard from them, plus ticks the inbound ring had no room for.
+    public var ticksLost: UInt64 { sequences.lost &+ inboundDrops }
 
     public var pnl: Double { equity - initialCapital }
 }

@@ -15,10 +15,14 @@ public struct RiskLimits: Sendable, Codable, Equatable {
     /// Equity drawdown from its peak (fraction, e.g. 0.2) that trips the circuit breaker: the engine
     /// flattens every position and then accepts only position-reducing orders.
     public var maxDrawdown: Double
+    /// The one exposure cap: the largest |target exposure| (a fraction of the instrument's capital
+    /// allocation) a policy may ask for; larger targets are clamped to it before sizing. 1 for
+    /// unlevered policies; the ensemble's is its agents' largest target (`AgentKind`).
+    public var maxExposure: Double
 
     public init(
         maxPositionNotional: Double, maxOrderNotional: Double, maxGrossNotional: Double,
-        priceBandBps: Double = 500, maxOrdersPerSecond: Int = 500, maxDrawdown: Double = 0.2
+        priceBandBps: Double = 500, maxOrdersPerSecond: Int = 500, maxDrawdown: Double = 0.2, maxExposure: Double = 1
     ) {
         self.maxPositionNotional = maxPositionNotional
         self.maxOrderNotional = maxOrderNotional
@@ -26,15 +30,39 @@ public struct RiskLimits: Sendable, Codable, Equatable {
         self.priceBandBps = priceBandBps
         self.maxOrdersPerSecond = maxOrdersPerSecond
         self.maxDrawdown = maxDrawdown
+        self.maxExposure = maxExposure
     }
 
     /// Limits scaled to a capital allocation per instrument `c` over `n` instruments for policies
-    /// asking up to `leverage` × the allocation: position up to 1.2·L·c per instrument, one order up
-    /// to 2.5·L·c (room for a full flip from −L·c to +L·c), gross up to 1.2·L·c·n; price band,
-    /// throttle and drawdown keep their defaults.
-    public static func scaled(capitalPerInstrument c: Double, instruments n: Int, leverage l: Double = 1) -> RiskLimits {
+    /// asking up to `maxExposure` (L) × the allocation: position up to 1.2·L·c per instrument, one
+    /// order up to 2.5·L·c (room for a full flip from −L·c to +L·c), gross up to 1.2·L·c·n; price
+    /// band, throttle and drawdown keep their defaults.
+    public static func scaled(capitalPerInstrument c: Double, instruments n: Int, maxExposure l: Double = 1) -> RiskLimits {
         RiskLimits(
-            maxPositionNotional: 1.2 * l * c, maxOrderNotional: 2.5 * l * c, maxGrossNotional: 1.2 * l * c * Double(n))
+            maxPositionNotional: 1.2 * l * c, maxOrderNotional: 2.5 * l * c, maxGrossNotional: 1.2 * l * c * Double(n),
+            maxExposure: l)
+    }
+
+    /// `target` clamped to ±`maxExposure` (NaN stays NaN: the engine treats it as no opinion).
+    @inlinable public func capExposure(_ target: Double) -> Double { min(max(target, -maxExposure), maxExposure) }
+
+    // Codable by hand: `maxExposure` was added later, so a configuration's `risk` section that
+    // predates it still decodes (with the default 1).
+    enum CodingKeys: String, CodingKey {
+        case maxPositionNotional, maxOrderNotional, maxGrossNotional, priceBandBps, maxOrdersPerSecond, maxDrawdown
+        case maxExposure
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            maxPositionNotional: try c.decode(Double.self, forKey: .maxPositionNotional),
+            maxOrderNotional: try c.decode(Double.self, forKey: .maxOrderNotional),
+            maxGrossNotional: try c.decode(Double.self, forKey: .maxGrossNotional),
+            priceBandBps: try c.decode(Double.self, forKey: .priceBandBps),
+            maxOrdersPerSecond: try c.decode(Int.self, forKey: .maxOrdersPerSecond),
+            maxDrawdown: try c.decode(Double.self, forKey: .maxDrawdown),
+            maxExposure: try c.decodeIfPresent(Double.self, forKey: .maxExposure) ?? 1)
     }
 }
 
@@ -129,6 +157,14 @@ public struct RiskManager: Sendable {
     public var gatewayCooldownNs: Int64 = 5_000_000_000
     public private(set) var consecutiveOrderTimeouts = 0
     public private(set) var lastOrderTimeoutAt: Int64 = .min
+    /// Instruments halted for a stale feed (only reducing orders pass), and the fresh ticks each
+    /// has had since; it resumes at `staleResumeTicks`.
+    public private(set) var staleHalted: [Bool]
+    var freshTicksSinceStale: [Int]
+    /// Fresh ticks a halted instrument needs before it trades again.
+    public var staleResumeTicks = 10
+    /// Times an instrument was halted for a stale feed.
+    public private(set) var staleHalts: UInt64 = 0
 
     /// True while new risk is refused for an unresponsive gateway.
     public func gatewayBlocked(now: Int64) -> Bool {
@@ -144,9 +180,12 @@ public struct RiskManager: Sendable {
     /// The gateway answered something (ACK, FILL, its own REJECT, CANCELLED): it is alive.
     public mutating func recordGatewayAnswer() { consecutiveOrderTimeouts = 0 }
 
-    public init(limits: RiskLimits, killSwitch: KillSwitch = KillSwitch()) {
+    public init(limits: RiskLimits, killSwitch: KillSwitch = KillSwitch(), instruments: Int = 1) {
+        precondition(instruments >= 1, "at least one instrument")
         self.limits = limits
         self.killSwitch = killSwitch
+        staleHalted = [Bool](repeating: false, count: instruments)
+        freshTicksSinceStale = [Int](repeating: 0, count: instruments)
         sendTimes = [Int64](repeating: .min, count: max(1, limits.maxOrdersPerSecond))
         rejections = [UInt64](repeating: 0, count: RiskRejection.allCases.count)
     }
@@ -157,12 +196,15 @@ public struct RiskManager: Sendable {
     ///   - grossNotional: Σ |position incl. working| × price over all instruments, before the order.
     ///   - lastPrice: last valid price of the instrument (for the price band).
     ///   - now: engine clock, ns.
-    ///   - instrumentHalted: the instrument's feed is stale (or recovering): only reducing orders pass.
+    ///   - instrumentHalted: the instrument's feed is stale (or recovering): only reducing orders
+    ///     pass. Defaults to the risk stage's own stale-feed halt of the intent's instrument.
     /// - Returns: `nil` when approved (and then the order is counted against the throttle).
     public mutating func check(
         _ intent: OrderIntent, exposure: Double, grossNotional: Double, lastPrice: Double, now: Int64,
-        instrumentHalted: Bool = false
+        instrumentHalted: Bool? = nil
     ) -> RiskRejection? {
+        let i = intent.instrument.index
+        let instrumentHalted = instrumentHalted ?? (i < staleHalted.count && staleHalted[i])
         let r = evaluate(
             intent, exposure: exposure, grossNotional: grossNotional, lastPrice: lastPrice, now: now,
             instrumentHalted: instrumentHalted)
@@ -209,6 +251,27 @@ public struct RiskManager: Sendable {
             return true
         }
         return false
+    }
+
+    // MARK: - Stale feeds
+
+    /// Halts instrument `i` because its feed went silent (the data stage detected it). Returns
+    /// true when it was not halted already.
+    public mutating func haltForStaleFeed(_ i: Int) -> Bool {
+        guard !staleHalted[i] else { return false }
+        staleHalted[i] = true
+        freshTicksSinceStale[i] = 0
+        staleHalts &+= 1
+        return true
+    }
+
+    /// A fresh tick of instrument `i` arrived. Returns true when it ends the instrument's halt.
+    public mutating func recordFreshTick(_ i: Int) -> Bool {
+        guard staleHalted[i] else { return false }
+        freshTicksSinceStale[i] += 1
+        guard freshTicksSinceStale[i] >= staleResumeTicks else { return false }
+        staleHalted[i] = false
+        return true
     }
 
     /// Operator action after a trip has been investigated.

@@ -11,7 +11,7 @@ import Glibc
 #endif
 
 /// Which kernel interface receives datagrams (and reads replay files). `--io uring|epoll`.
-public enum IngestBackend: String, Sendable, CaseIterable, CustomStringConvertible {
+public enum IngestBackend: String, Sendable, CaseIterable, Codable, CustomStringConvertible {
     /// io_uring when `io_uring_queue_init` succeeds here, else epoll (the failure's errno is kept).
     case auto
     /// io_uring: multishot recv with provided buffers where the kernel has it, else single-shot recvmsg SQEs.

@@ -21,24 +21,42 @@ public struct BacktestReport: Sendable {
 /// venue fills orders that have become eligible, the engine applies the executions and then the
 /// tick, and the venue accepts the orders the engine pushed. Deterministic for a deterministic source.
 public enum Backtest {
+    /// The rings a lockstep backtest needs (nothing waits on them: the loop drains them every tick).
+    public static let ringCapacities = (inbound: 1024, outbound: 1024, executions: 8192)
+
+    /// Runs `policy` over `source` on an engine built here from `config` (for tests and research
+    /// code with their own policies; the commands build theirs with KairosApp's `EngineBuilder`
+    /// and call `run(engine:source:fills:)`).
     public static func run<P: DecisionPolicy, S: TickSource>(
         policy: P, source: inout S, config: EngineConfig, fills: PaperFillConfig = PaperFillConfig(),
         events: (any EngineEventSink)? = nil, equitySampleEvery: Int64? = nil
     ) throws -> BacktestReport {
-        let clock = SimulatedClock()
-        let inbound = SPSCRing<Tick>(capacity: 1024)
-        let outbound = SPSCRing<Order>(capacity: 1024)
-        let executions = SPSCRing<ExecutionReport>(capacity: 8192)
         var cfg = config
-        if let e = equitySampleEvery {
-            cfg.equitySampleIntervalNs = e
-            cfg.snapshotIntervalNs = min(cfg.snapshotIntervalNs, e)  // equity is sampled at snapshots
-        }
+        if let e = equitySampleEvery { sampleEquity(every: e, in: &cfg) }
         let engine = try Engine(
-            config: cfg, policy: policy, clock: clock, inbound: inbound, outbound: outbound, executions: executions)
-        engine.measureLatency = false
+            config: cfg, policy: policy, clock: SimulatedClock(),
+            inbound: SPSCRing<Tick>(capacity: ringCapacities.inbound), outbound: SPSCRing<Order>(capacity: ringCapacities.outbound),
+            executions: SPSCRing<ExecutionReport>(capacity: ringCapacities.executions))
         engine.events = events
-        var venue = PaperVenue(config: fills, capacity: max(64, config.instruments.count * 2))
+        return run(engine: engine, source: &source, fills: fills)
+    }
+
+    /// Samples equity every `ns` of simulated time (equity is sampled at snapshots, so snapshots
+    /// come at least that often).
+    public static func sampleEquity(every ns: Int64, in config: inout EngineConfig) {
+        config.equitySampleIntervalNs = ns
+        config.snapshotIntervalNs = min(config.snapshotIntervalNs, ns)
+    }
+
+    /// Drives a built engine (on a `SimulatedClock`, nothing running on its rings) over `source`
+    /// with the paper venue, in lockstep on the calling thread.
+    public static func run<P: DecisionPolicy, S: TickSource>(
+        engine: Engine<P, SimulatedClock>, source: inout S, fills: PaperFillConfig = PaperFillConfig()
+    ) -> BacktestReport {
+        let clock = engine.clock
+        let inbound = engine.inbound, outbound = engine.outbound, executions = engine.executions
+        engine.measureLatency = false
+        var venue = PaperVenue(config: fills, capacity: max(64, engine.config.instruments.count * 2))
         var tick = Tick()
         var count = 0
         var lostReports = 0

@@ -41,7 +41,8 @@ public struct BacktestResult: Sendable, Hashable {
 ///
 /// The context the policy sees per bar: instrument `instrument`, a tick with bid = ask = last =
 /// close, seq = t + 1, exchange and receive time = the bar's timestamp, `last_size` = volume,
-/// features all zero, featureUpdates = t + 1, now = the bar's timestamp.
+/// features all zero, featureUpdates = t + 1, the bar itself as the closed bar (barsClosed = t + 1),
+/// now = the bar's timestamp.
 ///
 /// Implementation Notes: one pass, O(bars); allocates the result arrays. Pure: the policy is copied,
 /// the caller's value is untouched.
@@ -58,8 +59,8 @@ public enum BaselineBacktest {
                             receiveTime: b.timestamp, bid: b.close, ask: b.close, last: b.close,
                             lastSize: Float(b.volume), publisher: instrument.rawValue)
             let ctx = DecisionContext(instrument: instrument, tick: tick, price: b.close, features: .zero,
-                                      featureUpdates: UInt64(t + 1), position: q, exposure: exposure,
-                                      now: b.timestamp)
+                                      featureUpdates: UInt64(t + 1), bar: b, barsClosed: UInt64(t + 1),
+                                      position: q, exposure: exposure, now: b.timestamp)
             return p.decide(ctx)
         }
     }

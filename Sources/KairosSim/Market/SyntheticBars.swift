@@ -2,7 +2,7 @@ import KairosStrategies
 import KairosIO
 import KairosCore
 
-extension TickBarBuilder {
+extension BarAggregator {
     /// `count` bars of one instrument of the synthetic market as the engine would build them from
     /// its ticks, with the true regime at each bar's close. The market is advanced for every
     /// instrument (ticks interleave), so bars of instrument 0 of an 8-instrument market are those

@@ -1,14 +1,16 @@
-// The regime-aware ensemble inside the engine: per instrument, ticks become bars (the same bars the
-// agents were trained on), the regime detector filters each bar, the four trained agents each
-// propose a target position from their own shadow book, and the meta-agent picks or blends them
-// per regime, learning from every agent's shadow return. docs/agents.md, docs/meta.md.
+// The regime-aware ensemble inside the engine: per instrument, on each bar the engine's data stage
+// closes (the same bars the agents were trained on), with the bar features and the regime estimate
+// the data stage computed, the four trained agents each propose a target position from their own
+// shadow book, and the meta-agent picks or blends them per regime, learning from every agent's
+// shadow return. docs/agents.md, docs/meta.md.
 import KairosCore
 import Foundation
 
 /// Settings of `AgentEnsemblePolicy` that are not in the model files.
 public struct AgentEnsembleConfig: Sendable {
     /// Ticks of one instrument per bar (1 for the synthetic market: one model step per tick, the
-    /// bars `TickBarBuilder.synthetic` makes for training).
+    /// bars `BarAggregator.synthetic` makes for training). The engine's data stage closes the
+    /// bars (`dataRequirements`).
     public var ticksPerBar = 1
     /// Trading costs charged to the agents' shadow books per unit of position change (as in
     /// training), so the meta-agent compares agents net of their turnover.
@@ -19,9 +21,6 @@ public struct AgentEnsembleConfig: Sendable {
     public var meta = MetaAgentConfig(agentNames: AgentKind.allCases.map(\.name), mode: .blend)
     /// Seed of the meta-agent's learners (instrument i uses seed + i).
     public var seed: UInt64 = 1
-    /// Largest |exposure| the policy asks for (the aggressive agent proposes up to 2; the risk
-    /// manager's position limit must allow what is asked).
-    public var maxExposure = 2.0
     /// Append the meta-agent's explanation of one decision in `explainEvery` (all instruments
     /// together) to this JSONL file (`kairos meta explain --log FILE` prints them); nil = none.
     public var explanationLog: String? = nil
@@ -32,9 +31,11 @@ public struct AgentEnsembleConfig: Sendable {
 /// Per-instrument agents + regime + meta-agent as a `DecisionPolicy`.
 ///
 /// ## Implementation Notes
-/// - Per bar and instrument: one feature update (`AgentBarObserver`), one HMM forward step, four
-///   MLP forwards (AVX2, ~0.3 µs each), one meta-agent decision; ticks that do not close a bar
-///   cost one `TickBarBuilder.add`. Nothing allocates after `init`: observation, targets and
+/// - Bars, bar features and the regime estimate come from the engine's data stage
+///   (`DecisionContext.bar`, `.barFeatures`, `.regime`), configured by `dataRequirements`: the
+///   bar rule, the agents' feature configuration and the regime model. Per closed bar and
+///   instrument the policy itself runs four MLP forwards (AVX2, ~0.3 µs each) and one meta-agent
+///   decision; ticks that close no bar return at once. Nothing allocates after `init`: observation, targets and
 ///   returns live in buffers sized at init; `MetaAgent.decide/record` take them by reference.
 /// - Shadow books: each agent keeps its own position and entry price per instrument, exactly as in
 ///   its training environment (the observation carries that agent's position and unrealized PnL),
@@ -56,11 +57,8 @@ public final class AgentEnsemblePolicy<P: SelectionPolicy>: DecisionPolicy, @unc
     /// array of structs generic over `P` would copy the whole state (retaining every array) on
     /// each access.
     final class InstrumentState {
-        var bars: TickBarBuilder
-        let observer: AgentBarObserver
-        var regime: GaussianHMMFilter
-        var regimeStarted = false
-        var estimate: RegimeEstimate? = nil
+        /// The agents' market observation (normalised bar features), shared by the four agents.
+        var observation = AgentObservationBuilder()
         var meta: MetaAgent<P>
         var positions: [Double]
         var entries: [Double]
@@ -68,11 +66,7 @@ public final class AgentEnsemblePolicy<P: SelectionPolicy>: DecisionPolicy, @unc
         var lastClose = 0.0
         var awaitingRecord = false
 
-        init(bars: TickBarBuilder, observer: AgentBarObserver, regime: GaussianHMMFilter, meta: MetaAgent<P>,
-             positions: [Double], entries: [Double], turnover: [Double]) {
-            self.bars = bars
-            self.observer = observer
-            self.regime = regime
+        init(meta: MetaAgent<P>, positions: [Double], entries: [Double], turnover: [Double]) {
             self.meta = meta
             self.positions = positions
             self.entries = entries
@@ -117,11 +111,10 @@ public final class AgentEnsemblePolicy<P: SelectionPolicy>: DecisionPolicy, @unc
         var metaConfig = config.meta
         metaConfig.agentNames = kinds.map(\.name)
         let k = agents.count
-        states = try (0..<instruments).map { i in
+        states = (0..<instruments).map { i in
             let learners = MetaAgent<P>(config: metaConfig) { r in makeLearner(k, config.seed &+ UInt64(i) &* 31 &+ UInt64(r)) }
             return InstrumentState(
-                bars: TickBarBuilder(ticksPerBar: config.ticksPerBar), observer: try AgentBarObserver(),
-                regime: GaussianHMMFilter(model: regimeModel), meta: learners,
+                meta: learners,
                 positions: [Double](repeating: 0, count: k), entries: [Double](repeating: 0, count: k),
                 turnover: [Double](repeating: 0, count: k))
         }
@@ -133,28 +126,30 @@ public final class AgentEnsemblePolicy<P: SelectionPolicy>: DecisionPolicy, @unc
 
     /// The meta-agent of one instrument (explanations, regret, performance).
     public func metaAgent(instrument i: Int) -> MetaAgent<P> { states[i].meta }
-    /// The latest regime estimate of one instrument (nil before its first bar).
-    public func regime(instrument i: Int) -> RegimeEstimate? { states[i].estimate }
+    /// What the engine's data stage must compute for this policy: its bars, the agents' bar
+    /// features and the regime model's filter.
+    public var dataRequirements: DataRequirements {
+        DataRequirements(
+            bars: .ticks(config.ticksPerBar), barFeatures: AgentObservation.featureConfig,
+            regimeDetector: GaussianHMMFilter(model: regimeModel))
+    }
+
+    /// The largest |exposure| the agents ask for (`AgentKind.leverageCap`): the ensemble's
+    /// exposure cap in the risk stage (2 with the aggressive agent).
+    public var maxExposure: Double { kinds.map(\.leverageCap).max() ?? 1 }
     /// Agent k's shadow position on instrument i.
     public func shadowPosition(instrument i: Int, agent k: Int) -> Double { states[i].positions[k] }
 
     public func decide(_ context: DecisionContext) -> Double? {
         let i = context.instrument.index
-        guard i < states.count, let bar = states[i].bars.add(context.tick) else { return nil }
-        return onBar(states[i], bar)
+        guard i < states.count, let bar = context.bar else { return nil }
+        return onBar(states[i], bar, features: context.barFeatures, regime: context.regime)
     }
 
     /// One closed bar of an instrument: the target exposure, or nil while warming up.
-    func onBar(_ st: InstrumentState, _ bar: Bar) -> Double? {
+    func onBar(_ st: InstrumentState, _ bar: Bar, features: FeatureVector, regime: RegimeEstimate?) -> Double? {
         let k = agents.count
-        st.observer.update(bar: bar)
-        let logClose = log(bar.close)
-        if st.regimeStarted {
-            st.estimate = st.regime.update(logPrice: logClose)
-        } else {
-            st.regime.reset(logPrice: logClose)
-            st.regimeStarted = true
-        }
+        st.observation.update(features: features)
         // The step decided at the previous bar is over: every agent's shadow return.
         if st.awaitingRecord {
             let r = st.lastClose > 0 ? bar.close / st.lastClose - 1 : 0
@@ -164,13 +159,13 @@ public final class AgentEnsemblePolicy<P: SelectionPolicy>: DecisionPolicy, @unc
             st.awaitingRecord = false
         }
         st.lastClose = bar.close
-        guard st.observer.builder.bars >= config.warmupBars, let estimate = st.estimate else { return nil }
+        guard st.observation.bars >= config.warmupBars, let estimate = regime else { return nil }
 
         observation.withUnsafeMutableBufferPointer { obs in
             for a in 0..<k {
                 let pos = st.positions[a]
                 let u = AgentObservation.unrealizedPnLBps(position: pos, entryPrice: st.entries[a], price: bar.close)
-                st.observer.builder.write(position: pos, unrealizedPnLBps: u, into: obs)
+                st.observation.write(position: pos, unrealizedPnLBps: u, into: obs)
                 let action = agents[a].act(UnsafeBufferPointer(obs))
                 let target = kinds[a].targetPosition(action: Int32(action))
                 st.turnover[a] = abs(target - pos)
@@ -186,7 +181,7 @@ public final class AgentEnsemblePolicy<P: SelectionPolicy>: DecisionPolicy, @unc
             // At the configured rate only: building an explanation allocates.
             do { _ = try explanationSink!.offer(st.meta.explanation()) } catch { explanationLogErrors &+= 1 }
         }
-        return min(max(d.position, -config.maxExposure), config.maxExposure)
+        return d.position
     }
 }
 

@@ -33,6 +33,10 @@ public enum AgentKind: String, CaseIterable, Codable, Sendable, CustomStringConv
         }
     }
 
+    /// The largest `leverageCap` of any agent (the aggressive one's 2): the ensemble's exposure
+    /// cap when every agent is loaded.
+    public static var largestLeverageCap: Double { allCases.map(\.leverageCap).max()! }
+
     public var name: String { rawValue }
     public var description: String { rawValue }
 

@@ -25,6 +25,8 @@ import CKairos
 /// entry within a few hundred in ordinary markets.
 public enum AgentObservation {
     /// Return lags after the current bar's return.
+    /// The feature configuration the agents are trained on and see in the engine (bar features).
+    public static let featureConfig = FeatureConfig.standard
     public static let lagCount = 4
     /// Floats that depend only on the market (indices 0 ..< marketSize).
     public static let marketSize = 8 + lagCount
@@ -59,18 +61,7 @@ public enum AgentObservation {
     /// bar: half each), so volume imbalance measures buying vs selling pressure.
     @inlinable
     public static func featureInput(bar: Bar, previousClose: Double?) -> kairos_feat_input {
-        let v = bar.volume.isFinite && bar.volume > 0 ? bar.volume : 0
-        var buy = v * 0.5, sell = v * 0.5
-        if let pc = previousClose {
-            if bar.close > pc {
-                buy = v
-                sell = 0
-            } else if bar.close < pc {
-                buy = 0
-                sell = v
-            }
-        }
-        return kairos_feat_input(price: bar.close, high: bar.high, low: bar.low, buy_volume: buy, sell_volume: sell)
+        FeatureInput.bar(bar, previousClose: previousClose)
     }
 
     /// Batch form of the features for a bar series: row t equals what a fresh `FeatureState`

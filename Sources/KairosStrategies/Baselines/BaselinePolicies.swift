@@ -40,8 +40,8 @@ public struct BuyAndHoldPolicy: DecisionPolicy, Sendable {
     }
 }
 
-/// SMA crossover: long (1) when the fast simple moving average of the price the policy sees is
-/// above the slow one; when below, -1 if `allowShort` else 0 (flat). Equal averages: nil (hold).
+/// SMA crossover: long (1) when the fast simple moving average of bar closes is above the slow
+/// one; when below, -1 if `allowShort` else 0 (flat). Equal averages: nil (hold).
 /// No opinion until `slow` prices of that instrument have been seen.
 ///
 /// Default `allowShort = false`: the baselines are compared long-only against buy-and-hold;
@@ -62,19 +62,33 @@ public struct SMACrossoverPolicy: DecisionPolicy, Sendable {
     public let fast: Int
     public let slow: Int
     public let allowShort: Bool
+    /// The bars the averages are of (the engine's data stage closes them): every tick by default,
+    /// e.g. one per day of daily data; `.interval(ns:)` for time bars of a tick stream.
+    public let bars: BarRule
     private var window: [Double]
     private var fastSum: [Double]
     private var slowSum: [Double]
     private var count: [Int]
     private var head: [Int]
 
-    public init(instruments: Int = 1, fast: Int = 10, slow: Int = 30, allowShort: Bool = false, name: String? = nil) {
+    public init(
+        instruments: Int = 1, fast: Int = 10, slow: Int = 30, allowShort: Bool = false, bars: BarRule = .ticks(1),
+        name: String? = nil
+    ) {
         precondition(instruments >= 1 && fast >= 1 && slow > fast, "need instruments >= 1 and 1 <= fast < slow")
+        precondition(bars.isValid, "invalid bar rule")
+        self.bars = bars
         self.instruments = instruments
         self.fast = fast
         self.slow = slow
         self.allowShort = allowShort
-        self.name = name ?? "sma_\(fast)_\(slow)\(allowShort ? "_ls" : "")"
+        let suffix: String
+        switch bars {
+        case .ticks(1): suffix = ""
+        case .ticks(let n): suffix = "@\(n)ticks"
+        case .interval(let ns): suffix = ns % 1_000_000_000 == 0 ? "@\(ns / 1_000_000_000)s" : (ns % 1_000_000 == 0 ? "@\(ns / 1_000_000)ms" : "@\(ns)ns")
+        }
+        self.name = name ?? "sma_\(fast)_\(slow)\(allowShort ? "_ls" : "")\(suffix)"
         window = [Double](repeating: 0, count: instruments * slow)
         fastSum = [Double](repeating: 0, count: instruments)
         slowSum = [Double](repeating: 0, count: instruments)
@@ -114,9 +128,14 @@ public struct SMACrossoverPolicy: DecisionPolicy, Sendable {
         return (fastSum[i] / Double(fast), slowSum[i] / Double(slow))
     }
 
+    public var dataRequirements: DataRequirements { DataRequirements(bars: bars) }
+
+    /// Decides on the bars the engine's data stage closes (`EngineConfig.bars`): the averages are
+    /// of bar closes, so SMA(10/30) means 10 and 30 bars; ticks that close no bar hold.
     public mutating func decide(_ context: DecisionContext) -> Double? {
         let i = context.instrument.index
-        let p = context.price
+        guard let bar = context.bar else { return nil }
+        let p = bar.close
         guard i < instruments, p > 0, p.isFinite else { return nil }
         guard let (f, s) = update(instrument: i, price: p) else { return nil }
         if f > s { return 1 }
