@@ -337,6 +337,7 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
         nextSnapshotAt = now &+ config.snapshotIntervalNs
         checkStaleFeeds(now: now)
         portfolio._checkInvariants()
+        _checkInvariants()
         if now >= nextEquitySampleAt {
             portfolio.reanchor()
             portfolio.sampleEquity(at: now)
@@ -359,6 +360,22 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
     }
 
     public func isHaltedForStaleFeed(_ id: InstrumentID) -> Bool { risk.staleHalted[id.index] }
+
+    /// The engine's own bookkeeping, checked at snapshot cadence in debug builds: the incremental
+    /// exposure sums equal a recomputation from positions, working quantities and last prices, and
+    /// an instrument without a working order has no working quantity.
+    public func _checkInvariants() {
+        #if KAIROS_CHECK_INVARIANTS
+        var gross = 0.0
+        for i in 0..<exposureNotional.count {
+            let e = abs(portfolio.positions[i].quantity + workingQuantity[i]) * data.lastPrice[i]
+            precondition(abs(e - exposureNotional[i]) <= 1e-9 * max(1, e), "exposure of instrument \(i) drifted")
+            precondition(workingOrderID[i] != 0 || workingQuantity[i] == 0, "working quantity without a working order")
+            gross += exposureNotional[i]
+        }
+        precondition(abs(gross - grossNotional) <= 1e-6 * max(1, gross), "gross notional drifted from the per-instrument sum")
+        #endif
+    }
 
     public func snapshot(now: Int64) -> EngineSnapshot {
         EngineSnapshot(
