@@ -6,6 +6,9 @@
 SWIFT ?= swift
 APT_PACKAGES := libzmq3-dev libhiredis-dev liburing-dev redis-server pkg-config
 DEMO_ARGS ?=
+# A module may import only the modules it declares in Package.swift (docs/architecture.md): an
+# undeclared import that happens to resolve because the other module was built first is an error.
+IMPORT_CHECK := --explicit-target-dependency-import-check error
 TSAN_FILTER := RingStress|DemoThreaded|IngestThreaded|ZMQFeedThreaded|OrderWireThreaded|FeatureCacheThreaded|LiveRunThreaded|CurveSecurity
 
 .PHONY: setup build demo test tsan bench bench-short clean
@@ -20,13 +23,13 @@ setup:
 	fi
 
 build: setup
-	$(SWIFT) build -c release --product kairos
+	$(SWIFT) build -c release --product kairos $(IMPORT_CHECK)
 
 demo: build
 	$$($(SWIFT) build -c release --show-bin-path)/kairos demo $(DEMO_ARGS)
 
 test: setup
-	$(SWIFT) build --build-tests
+	$(SWIFT) build --build-tests $(IMPORT_CHECK)
 	$(SWIFT) test --skip-build
 	$(MAKE) tsan
 

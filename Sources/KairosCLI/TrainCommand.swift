@@ -11,24 +11,27 @@ import Foundation
 /// `kairos train`: trains a PPO agent, shows one progress line, writes a training log (CSV) and
 /// the model (safetensors).
 ///
-/// Structure: every run is a `TrainingJob` built by `TrainCommand.jobs()` from the options.
-/// Today the only environment is CartPole (the learner's known-result check). The trading
-/// agents slot in here: add `--agent conservative|aggressive|balanced|contrarian|all`,
-/// `--data X.csv` / `--synthetic` options, a `case "trading"` in `jobs()` that returns one job per
-/// agent (each owning its own `PPOTrainer` over the trading `VectorEnvironment`), and run the
-/// jobs on separate threads; `TrainingJob`, the log writer and the progress line are shared.
+/// Structure: every run is a `TrainingJob` built by `TrainCommand.jobs()` from the options: the
+/// CartPole check (`--env cartpole`) or one job per trading agent (`--agent ...`, TrainAgentsJob),
+/// each owning its own `PPOTrainer`, run on separate threads; `TrainingJob`, the log writer and the
+/// progress line are shared.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a PPO agent (today: CartPole-v1, the learner's known-result check).",
+        abstract: "Train the trading agents with PPO (or CartPole-v1, the learner's known-result check).",
         discussion: """
-            PPO in Swift with the C training kernels (docs/training.md). Prints one progress line \
-            (steps/s, mean return of the last 100 episodes, losses, approximate KL), writes a \
-            training log CSV and the policy as safetensors, then evaluates the greedy policy.
+            PPO in Swift with the C training kernels (docs/training.md, docs/agents.md). With \
+            --agent (conservative, aggressive, balanced, contrarian or all) it trains trading \
+            agents on the synthetic market (--synthetic) or a CSV (--data), each on its own thread, \
+            keeps the checkpoint that scores best on the validation stretch and writes \
+            <agent>.safetensors, the models the engine loads. Without --agent it trains CartPole-v1. \
+            Prints one progress line (steps/s, mean return, losses, approximate KL) and writes a \
+            training log CSV per agent.
 
             Examples:
-              kairos train --env cartpole --steps 200000 --seed 1 --out models/
-              kairos train --env cartpole --steps 200000 --epochs 4     # throughput-oriented
+              kairos train --preset default --out models/          # the committed models, byte for byte
+              kairos train --agent all --data prices.csv --train-to 2012-12-31 --out models/mine
+              kairos train --env cartpole --steps 200000 --seed 1  # PPO's known-result check
             """)
 
     @Option(help: "Environment: cartpole.") var env = "cartpole"

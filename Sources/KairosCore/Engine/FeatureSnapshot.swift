@@ -55,13 +55,10 @@ extension FeatureSnapshot {
 /// The engine's side of the feature cache: after each feature update the engine offers the new
 /// vector, and at most one snapshot per instrument per `intervalNs` goes into the ring.
 ///
-/// How the engine calls it (one line in `Engine.processTick`, after
-/// `featureStates[i].update(input, into: &latestFeatures[i])`):
-///
-///     snapshots?.offer(instrument: id, timestamp: tick.ts_exchange_ns, features: latestFeatures[i], now: now)
-///
-/// (pass `regime:` once a regime detector exists). The FeatureCacheWriter coalesces per
-/// instrument anyway, so the interval only bounds ring traffic; 10 ms default.
+/// How the engine calls it (`Engine.processTick`, after the data stage): the instrument's tick
+/// features and, when the data stage runs a regime detector, its latest estimate. The
+/// FeatureCacheWriter coalesces per instrument anyway, so the interval only bounds ring traffic;
+/// 10 ms default.
 ///
 /// Implementation Notes:
 /// - `offer` is O(1), allocates nothing, takes no lock and makes no system call: one comparison
