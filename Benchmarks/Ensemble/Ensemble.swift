@@ -1,6 +1,7 @@
-// The ensemble policy's per-tick cost as the engine calls it (one tick = one bar): bar builder,
-// feature update, regime HMM step, four agents' MLPs on their shadow books, meta-agent decide +
-// record. Uses the committed models (../models); 0 allocations in the measured region.
+// The ensemble's per-tick cost as the engine runs it (one tick = one bar): the engine's data stage
+// (sequence tracking, validation, tick features, the bar aggregator, bar features, the regime HMM
+// step) and the policy (four agents' MLPs on their shadow books, meta-agent decide + record). Uses
+// the committed models (../models); 0 allocations in the measured region.
 import Benchmark
 import Foundation
 import KairosCore
@@ -18,7 +19,7 @@ let modelsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent(
 
 func ensembleBenchmark<P: SelectionPolicy>(_ rule: SelectionPolicyKind, _: P.Type, mode: MetaOutputMode) {
     Benchmark(
-        "Ensemble \(rule.rawValue) \(mode.rawValue) decision (4 agents + HMM + meta, per bar, 1K/iter)",
+        "Ensemble \(rule.rawValue) \(mode.rawValue) decision (data stage + 4 agents + HMM + meta, per bar, 1K/iter)",
         configuration: KairosBench.configuration(scalingFactor: .kilo)
     ) { benchmark in
         var c = AgentEnsembleConfig()
@@ -28,28 +29,35 @@ func ensembleBenchmark<P: SelectionPolicy>(_ rule: SelectionPolicyKind, _: P.Typ
         let policy = try AgentEnsemblePolicy<P>(agents: agents, regimeModel: regime, instruments: 1, config: c) { k, seed in
             rule.make(armCount: k, seed: seed) as! P
         }
-        // Precomputed ticks of the persistent market (one instrument): the region runs the policy only.
+        let data = try MarketDataStage(instruments: 1, requirements: policy.dataRequirements)
+        // Precomputed ticks of the persistent market (one instrument): the region runs the data
+        // stage and the policy only.
         let n = 1 << 16
         var ticks = [Tick](repeating: Tick(), count: n)
         var market = SyntheticMarket(scenario: .persistent, instruments: 1, seed: 3)
         for k in 0..<n { _ = market.nextTick(into: &ticks[k]) }
-        var contexts = ticks.map {
-            DecisionContext(
-                instrument: InstrumentID($0.instrument), tick: $0, price: ($0.bid + $0.ask) / 2, features: FeatureVector(),
-                featureUpdates: 0, position: 0, exposure: 0, now: $0.ts_exchange_ns)
-        }
-        var t = 0
-        for _ in 0..<2_000 {  // past warm-up, learners and histograms in steady state
-            blackHole(policy.decide(contexts[t]))
+        let span = ticks[n - 1].ts_exchange_ns - ticks[0].ts_exchange_ns + 1
+        var t = 0, lap: Int64 = 0
+        // One tick through the data stage and the policy; a replay of the tape is moved forward in
+        // time and sequence so the data stage sees a continuing feed, not duplicates.
+        func step() {
+            var tick = ticks[t]
+            tick.seq &+= UInt64(lap) &* UInt64(n)
+            tick.ts_exchange_ns &+= lap &* span
+            if data.ingest(tick, now: tick.ts_exchange_ns).outcome == .accepted {
+                blackHole(policy.decide(data.context(instrument: 0, tick: tick, position: 0, exposure: 0, now: tick.ts_exchange_ns)))
+            }
             t += 1
+            if t == n {
+                t = 0
+                lap += 1
+            }
         }
+        for _ in 0..<2_000 { step() }  // past warm-up, learners and histograms in steady state
         benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations {
-            blackHole(policy.decide(contexts[t]))
-            t = (t + 1) & (n - 1)
-        }
+        for _ in benchmark.scaledIterations { step() }
         benchmark.stopMeasurement()
-        contexts.removeAll()
+        ticks.removeAll()
     }
 }
 
