@@ -11,7 +11,8 @@ import Foundation
 /// ## Implementation Notes
 /// - `market` is row-major `[t][AgentObservation.marketSize]`, built by
 ///   `AgentObservation.marketMatrix` over `AgentObservation.featureHistory(bars:)`, so row t is
-///   bit for bit what the online `AgentBarObserver` shows after bar t.
+///   bit for bit what the engine shows the ensemble after bar t (data stage bar features +
+///   `AgentObservationBuilder`; `AgentBarObserver` in KairosTesting reproduces it for tests).
 /// - Features are causal, so one history over the whole series serves every sub-range (a
 ///   held-out stretch's first rows are warmed up by the bars before it).
 /// - Immutable after init; O(T) time and memory to build; `Sendable` (plain arrays).
