@@ -52,8 +52,11 @@ public final class DecisionPathHarness {
     public func step() -> Bool {
         var tick = tape[cursor]
         cursor = cursor + 1 == tape.count ? 0 : cursor + 1
-        // Replaying the tape again must not look like time going backwards to the validator.
-        tick.ts_exchange_ns &+= Int64(emitted / tape.count) &* 1_000_000_000_000
+        // Replaying the tape again must look like a continuing feed to the data stage: time does not
+        // go backwards (validator) and sequence numbers are not repeated (sequence tracking).
+        let lap = emitted / tape.count
+        tick.ts_exchange_ns &+= Int64(lap) &* 1_000_000_000_000
+        tick.seq &+= UInt64(lap) &* UInt64(tape.count)
         emitted &+= 1
         tick.ts_recv_ns = MonotonicClock.nanoseconds()
         let executions = engine.executions
