@@ -1,5 +1,5 @@
 // Replay of a recorded binary feed (consecutive 72-byte wire ticks) into an SPSC ring of `Tick`,
-// through the C replayer in ingest.c (io_uring block reads, or read() for the epoll backend).
+// through the C replayer in ingest_replay.c (io_uring block reads, or read() for the epoll backend).
 import KairosCore
 import CKairos
 import Foundation

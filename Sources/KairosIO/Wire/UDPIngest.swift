@@ -1,4 +1,4 @@
-// Raw-feed UDP ingest: the Swift owner of the C receiver in ingest.c (kairos_ingest.h). The C side
+// Raw-feed UDP ingest: the Swift owner of the C receiver in ingest_udp.c (kairos_ingest.h). The C side
 // does all per-datagram work (receive, decode into ring slots, count); Swift only starts and
 // stops the thread that polls it and reads the counters. See docs/ingest.md.
 import KairosCore
