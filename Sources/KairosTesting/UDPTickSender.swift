@@ -2,6 +2,7 @@
 import KairosCore
 import KairosIO
 import CKairos
+import CKairosTesting
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -16,12 +17,6 @@ import Glibc
 ///
 /// `@unchecked Sendable` so a sender can be handed to the thread that uses it: the C sender has no
 /// thread affinity, only the rule above (one sending thread at a time), which the caller keeps.
-import KairosCore
-import KairosStrategies
-import KairosIO
-import KairosSim
-import KairosApp
-
 public final class UDPTickSender: @unchecked Sendable {
     private let sender: OpaquePointer
 

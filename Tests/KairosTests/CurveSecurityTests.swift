@@ -1,4 +1,5 @@
 import CKairos
+import CKairosTesting
 import Foundation
 import Logging
 import Testing

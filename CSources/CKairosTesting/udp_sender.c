@@ -1,7 +1,7 @@
-/* The UDP test sender (kairos_udp_sender_*): wire ticks as datagrams in sendmmsg batches, and raw
- * datagrams for malformed-input tests. Not a production feed: tests and benchmarks drive the UDP
- * ingest (ingest_udp.c) with it. */
-#include "kairos_ingest.h"
+/* The UDP test sender (kairos_udp_sender_*, kairos_testing.h): wire ticks as datagrams in sendmmsg
+ * batches, and raw datagrams for malformed-input tests. Not a production feed: tests and benchmarks
+ * drive the UDP ingest (CKairos ingest_udp.c) with it. */
+#include "kairos_testing.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "kairos_wire.h"
 
 enum { KAIROS_SENDER_BATCH = 64 };
 
