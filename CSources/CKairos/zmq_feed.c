@@ -65,8 +65,6 @@ int64_t kairos_zfeed_now_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-const char *kairos_zfeed_strerror(int err) { return zmq_strerror(err); }
-
 /* FNV-1a: short keys, no allocation, good enough spread for a table at most half full. */
 static inline uint32_t kairos_zfeed_hash(const char *s, size_t len) {
     uint32_t h = 2166136261u;

@@ -23,7 +23,7 @@ public final class UDPTickSender: @unchecked Sendable {
     public init(address: String = "127.0.0.1", port: UInt16) throws {
         var err: Int32 = 0
         guard let s = kairos_udp_sender_create(address, port, &err) else {
-            throw IngestError(operation: "UDP sender to \(address):\(port)", errno: -err)
+            throw SystemError("UDP sender to \(address):\(port)", errno: -err)
         }
         sender = s
     }

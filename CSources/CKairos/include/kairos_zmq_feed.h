@@ -96,8 +96,6 @@ void kairos_zfeed_get_stats(const kairos_zfeed *f, kairos_zfeed_stats *out);
 int kairos_zfeed_lookup(const kairos_zfeed *f, const char *symbol, size_t len);
 /* CLOCK_REALTIME in ns (the receive stamp the feed writes). */
 int64_t kairos_zfeed_now_ns(void);
-/* zmq's message for an errno value (covers zmq's own codes such as ETERM). */
-const char *kairos_zfeed_strerror(int err);
 
 /* ---- publishing side ---- */
 typedef struct kairos_zfeed_pub kairos_zfeed_pub;

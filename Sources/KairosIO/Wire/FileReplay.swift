@@ -29,7 +29,7 @@ public final class FileReplay: @unchecked Sendable {
     public init(path: String, backend: IngestBackend = .auto, ring: SPSCRing<Tick>) throws {
         var err: Int32 = 0
         guard let p = kairos_replay_create(path, backend.cValue, ring.ring, &err) else {
-            throw IngestError(operation: "replay of \(path) (\(backend))", errno: -err)
+            throw SystemError("replay of \(path) (\(backend))", errno: -err)
         }
         handle = IngestHandle(pointer: p)
         self.ring = ring

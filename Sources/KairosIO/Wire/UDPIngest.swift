@@ -46,17 +46,6 @@ public enum IngestClock: Sendable {
     case monotonic
 }
 
-/// A failure to create an ingest object; `errno` is the positive errno.
-public struct IngestError: Error, CustomStringConvertible, Sendable {
-    public var operation: String
-    public var errno: Int32
-    public init(operation: String, errno: Int32) {
-        self.operation = operation
-        self.errno = errno
-    }
-    public var description: String { "\(operation): \(String(cString: strerror(errno))) (errno \(errno))" }
-}
-
 /// A snapshot of the ingest counters (see `kairos_ingest.h` for their exact meaning).
 /// Invariants once the ingest thread is quiet: `received == truncated + decodeErrors + decoded`
 /// and `decoded == pushed + ringFullDrops`.
@@ -155,7 +144,7 @@ public final class UDPIngest: @unchecked Sendable {
         cfg.clock_id = receiveClock == .monotonic ? Int32(CLOCK_MONOTONIC) : Int32(CLOCK_REALTIME)
         var err: Int32 = 0
         guard let p = kairos_ingest_udp_create_config(address, port, &cfg, ring.ring, &err) else {
-            throw IngestError(operation: "UDP ingest on \(address):\(port) (\(backend))", errno: -err)
+            throw SystemError("UDP ingest on \(address):\(port) (\(backend))", errno: -err)
         }
         handle = IngestHandle(pointer: p)
         self.ring = ring
