@@ -50,8 +50,8 @@ let package = Package(
     ],
     targets: [
         // The one shim over the system libraries (zmq, hiredis, liburing). One module for all three
-        // because separate systemLibrary modules collide on fd_set. Only CKairos includes it:
-        // Swift sees Kairos's own C API, never these headers.
+        // because separate systemLibrary modules collide on fd_set. Only the C targets (CKairos,
+        // CKairosTesting) include it: Swift sees Kairos's own C API, never these headers.
         .systemLibrary(
             name: "CKairosSystem",
             path: "CSources/CKairosSystem",
@@ -67,6 +67,15 @@ let package = Package(
             linkerSettings: [
                 .linkedLibrary("zmq"), .linkedLibrary("hiredis"), .linkedLibrary("uring"), .linkedLibrary("m"),
             ]
+        ),
+        // C entry points that exist only for tests and benchmarks (the UDP test sender, plain
+        // ZeroMQ sockets for malformed-input and security tests), out of CKairos so its umbrella
+        // header holds only what production code calls. Only KairosTesting and the tests use it.
+        .target(
+            name: "CKairosTesting",
+            dependencies: ["CKairosSystem", "CKairos"],
+            path: "CSources/CKairosTesting",
+            cSettings: cOptimise
         ),
         // The Swift modules, bottom to top. Each depends only on the ones above it in this list, so
         // SwiftPM refuses a cycle at build time (docs/architecture.md has the diagram):
@@ -91,7 +100,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         swiftModule("KairosTesting", dependencies: [
-            "KairosCore", "KairosStrategies", "KairosIO", "KairosSim", "KairosApp", "CKairos",
+            "KairosCore", "KairosStrategies", "KairosIO", "KairosSim", "KairosApp", "CKairos", "CKairosTesting",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(
@@ -112,7 +121,7 @@ let package = Package(
             name: "KairosTests",
             dependencies: [
                 "KairosCore", "KairosStrategies", "KairosIO", "KairosSim", "KairosTraining", "KairosApp", "KairosTesting",
-                "CKairos",
+                "CKairos", "CKairosTesting",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],

@@ -1,4 +1,5 @@
-/* System library facts. The only file in this commit that includes the CKairosSystem headers. */
+/* System library facts (versions, io_uring availability, timer slack, error messages), read through
+ * the C core so Swift never includes the system libraries' headers (kairos_sys.h). */
 #include <sys/prctl.h>
 #include "kairos_sys.h"
 #include <stdio.h>
@@ -26,3 +27,6 @@ int kairos_sys_io_uring_available(int *err_out) {
 }
 
 int kairos_sys_set_timer_slack_ns(unsigned long ns) { return prctl(PR_SET_TIMERSLACK, ns, 0, 0, 0) == 0 ? 0 : -1; }
+
+/* zmq_strerror falls back to strerror for every code that is not libzmq's own. */
+const char *kairos_sys_strerror(int err) { return zmq_strerror(err); }

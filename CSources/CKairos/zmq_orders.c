@@ -1,6 +1,6 @@
-/* Order routing over ZeroMQ (kairos_zmq_orders.h): engine DEALER, gateway ROUTER + tick SUB, and a
- * minimal tick PUB for tests. No atomics here: every object is used by one thread at a time and
- * ZeroMQ does its own cross-thread synchronisation inside the context.
+/* Order routing over ZeroMQ (kairos_zmq_orders.h): engine DEALER, gateway ROUTER + tick SUB. No
+ * atomics here: every object is used by one thread at a time and ZeroMQ does its own cross-thread
+ * synchronisation inside the context.
  *
  * Messages are received into zmq_msg_t and decoded in place from the library's buffer, so a
  * receive copies only the decoded fields; malformed messages are consumed entirely (every frame)
@@ -88,11 +88,6 @@ int kairos_zorders_dealer_send_order(kairos_zorders_dealer *d, const kairos_orde
     return zmq_send(d->sock, buf, (size_t)n, ZMQ_DONTWAIT) == n ? 0 : -errno;
 }
 
-int kairos_zorders_dealer_send_raw(kairos_zorders_dealer *d, const void *buf, size_t len, int more) {
-    int flags = ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0);
-    return zmq_send(d->sock, buf, len, flags) == (int)len ? 0 : -errno;
-}
-
 int kairos_zorders_dealer_recv_exec(kairos_zorders_dealer *d, kairos_exec_report *out) {
     zmq_msg_t m;
     zmq_msg_init(&m);
@@ -175,14 +170,10 @@ void kairos_zorders_gateway_close(kairos_zorders_gateway *g) {
     free(g);
 }
 
-static int last_endpoint(void *s, char *buf, size_t len) {
-    size_t n = len;
-    if (zmq_getsockopt(s, ZMQ_LAST_ENDPOINT, buf, &n) != 0) return -errno;
-    return 0;
-}
-
 int kairos_zorders_gateway_endpoint(kairos_zorders_gateway *g, char *buf, size_t len) {
-    return last_endpoint(g->router, buf, len);
+    size_t n = len;
+    if (zmq_getsockopt(g->router, ZMQ_LAST_ENDPOINT, buf, &n) != 0) return -errno;
+    return 0;
 }
 
 static int poll_once(kairos_zorders_gateway *g, long timeout_ms) {
@@ -283,50 +274,4 @@ int kairos_zorders_gateway_send_exec(kairos_zorders_gateway *g, const kairos_zor
      * is left behind. */
     if (zmq_send(g->router, to->bytes, to->len, ZMQ_DONTWAIT | ZMQ_SNDMORE) != (int)to->len) return -errno;
     return zmq_send(g->router, buf, (size_t)n, ZMQ_DONTWAIT) == n ? 0 : -errno;
-}
-
-/* ------------------------------------------------------------------ PUB */
-struct kairos_zorders_pub {
-    void *ctx;
-    void *sock;
-};
-
-kairos_zorders_pub *kairos_zorders_pub_open(const char *bind_endpoint) {
-    kairos_zorders_pub *p = calloc(1, sizeof *p);
-    if (!p) return NULL;
-    p->ctx = make_ctx();
-    if (!p->ctx) goto fail;
-    p->sock = zmq_socket(p->ctx, ZMQ_PUB);
-    if (!p->sock) goto fail;
-    set_common(p->sock);
-    if (zmq_bind(p->sock, bind_endpoint) != 0) goto fail;
-    return p;
-fail:;
-    int e = errno;
-    kairos_zorders_pub_close(p);
-    errno = e;
-    return NULL;
-}
-
-void kairos_zorders_pub_close(kairos_zorders_pub *p) {
-    if (!p) return;
-    if (p->sock) zmq_close(p->sock);
-    free(p);
-}
-
-int kairos_zorders_pub_endpoint(kairos_zorders_pub *p, char *buf, size_t len) { return last_endpoint(p->sock, buf, len); }
-
-int kairos_zorders_pub_send_raw(kairos_zorders_pub *p, const char *topic, const void *raw, size_t raw_len) {
-    size_t tn = strlen(topic);
-    int lone = raw == NULL && raw_len == 0;
-    if (zmq_send(p->sock, topic, tn, ZMQ_DONTWAIT | (lone ? 0 : ZMQ_SNDMORE)) != (int)tn) return -errno;
-    if (lone) return 0;
-    return zmq_send(p->sock, raw, raw_len, ZMQ_DONTWAIT) == (int)raw_len ? 0 : -errno;
-}
-
-int kairos_zorders_pub_send_tick(kairos_zorders_pub *p, const char *topic, const kairos_tick *t, int64_t ts_send_ns) {
-    uint8_t buf[KAIROS_WIRE_TICK_SIZE];
-    int n = kairos_wire_encode_tick(t, ts_send_ns, buf, sizeof buf);
-    if (n < 0) return -EINVAL;
-    return kairos_zorders_pub_send_raw(p, topic, buf, (size_t)n);
 }

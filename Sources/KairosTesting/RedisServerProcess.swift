@@ -64,20 +64,19 @@ public final class RedisServerProcess {
 
     /// A port the kernel just handed out for loopback (bound and released; tiny reuse race).
     public static func freeLoopbackPort() throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw RedisError.io }
+        let fd = try syscall("socket for a free loopback port") { socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0) }
         defer { close(fd) }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = 0
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) { a in
-            a.withMemoryRebound(to: sockaddr.self, capacity: 1) { s in
-                bind(fd, s, len) == 0 && getsockname(fd, s, &len) == 0
+        try withUnsafeMutablePointer(to: &addr) { a in
+            try a.withMemoryRebound(to: sockaddr.self, capacity: 1) { s in
+                try syscall("bind 127.0.0.1:0") { bind(fd, s, len) }
+                try syscall("getsockname") { getsockname(fd, s, &len) }
             }
         }
-        guard ok else { throw RedisError.io }
         return UInt16(bigEndian: addr.sin_port)
     }
 }

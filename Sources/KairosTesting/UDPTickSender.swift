@@ -2,6 +2,7 @@
 import KairosCore
 import KairosIO
 import CKairos
+import CKairosTesting
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -16,19 +17,13 @@ import Glibc
 ///
 /// `@unchecked Sendable` so a sender can be handed to the thread that uses it: the C sender has no
 /// thread affinity, only the rule above (one sending thread at a time), which the caller keeps.
-import KairosCore
-import KairosStrategies
-import KairosIO
-import KairosSim
-import KairosApp
-
 public final class UDPTickSender: @unchecked Sendable {
     private let sender: OpaquePointer
 
     public init(address: String = "127.0.0.1", port: UInt16) throws {
         var err: Int32 = 0
         guard let s = kairos_udp_sender_create(address, port, &err) else {
-            throw IngestError(operation: "UDP sender to \(address):\(port)", errno: -err)
+            throw SystemError("UDP sender to \(address):\(port)", errno: -err)
         }
         sender = s
     }

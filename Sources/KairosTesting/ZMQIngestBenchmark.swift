@@ -55,7 +55,7 @@ public enum ZMQIngestBenchmark {
         config.receiveHighWaterMark = hwm
         let ingest = try ZMQTickIngest(ring: ring, config: config)
         guard publisher.waitForSubscriptions(1, timeoutSeconds: 10) >= 1 else {
-            throw ZMQFeedError("wait for the ingest's subscription", errno: ETIMEDOUT)
+            throw SystemError("wait for the ingest's subscription", errno: ETIMEDOUT)
         }
         if !preload { ingest.start() }
         let stop = StopFlag()

@@ -44,6 +44,7 @@ import Testing
     }
 
     @Test func anUnwritablePathIsAnError() {
-        #expect(throws: FillLogError.self) { try FillLog(path: "/nonexistent-dir/fills.csv") }
+        let error = #expect(throws: SystemError.self) { try FillLog(path: "/nonexistent-dir/fills.csv") }
+        #expect(error?.errno == ENOENT)
     }
 }

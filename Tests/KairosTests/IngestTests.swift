@@ -1,6 +1,6 @@
-// UDP ingest and file replay (ingest.c, UDPIngest.swift, FileReplay.swift) over real loopback
-// sockets, for both backends. The ingest runs on its own thread and the test thread consumes the
-// ring, so CI also runs this suite under ThreadSanitizer:
+// UDP ingest and file replay (ingest_udp.c, ingest_replay.c, UDPIngest.swift, FileReplay.swift)
+// over real loopback sockets, for both backends. The ingest runs on its own thread and the test
+// thread consumes the ring, so CI also runs this suite under ThreadSanitizer:
 //   TSAN_OPTIONS=halt_on_error=1 swift test --sanitize=thread --scratch-path .build-tsan --filter IngestThreaded
 import CKairos
 import Foundation

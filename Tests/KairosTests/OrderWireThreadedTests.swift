@@ -1,4 +1,5 @@
 import CKairos
+import CKairosTesting
 import Foundation
 import Testing
 @testable import KairosCore
@@ -9,24 +10,26 @@ import Testing
 @testable import KairosApp
 @testable import KairosTesting
 
-/// A tick publisher for the tests: a real ZeroMQ PUB (kairos_zorders_pub) on an ephemeral port.
+/// A tick publisher for the tests: a real ZeroMQ PUB (kairos_zsock, CKairosTesting) on an
+/// ephemeral port, which can also send malformed tick messages.
 final class TestTickPublisher {
-    let pub: OpaquePointer
+    let pub: UnsafeMutableRawPointer
     let endpoint: String
     var seq: UInt64 = 0
 
     init() throws {
-        pub = try #require(kairos_zorders_pub_open("tcp://127.0.0.1:*"))
+        pub = try #require(kairos_zsock_new(KAIROS_ZSOCK_PUB))
+        #expect(kairos_zsock_bind(pub, "tcp://127.0.0.1:*") == 0)
         var buf = [CChar](repeating: 0, count: 256)
-        #expect(kairos_zorders_pub_endpoint(pub, &buf, buf.count) == 0)
+        #expect(kairos_zsock_last_endpoint(pub, &buf, buf.count) == 0)
         endpoint = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
-    deinit { kairos_zorders_pub_close(pub) }
+    deinit { kairos_zsock_close(pub) }
 
     func quote(_ instrument: UInt16, bid: Double, ask: Double) {
         seq += 1
         var t = Tick(instrument: InstrumentID(instrument), seq: seq, exchangeTime: 1, receiveTime: 0, bid: bid, ask: ask)
-        _ = kairos_zorders_pub_send_tick(pub, "tick.T\(instrument)", &t, WallClock().now())
+        _ = kairos_zsock_send_tick(pub, "tick.T\(instrument)", &t, WallClock().now())
     }
 
     /// Publishes the quote until the gateway has seen a quote for `count` instruments (PUB/SUB
@@ -319,35 +322,39 @@ func temporaryPath(_ name: String) -> String {
     @Test func malformedFramesAreCountedNotCrashedOn() throws {
         let rig = try Rig(fills: PaperFillConfig(latencyNs: 0))
         try rig.pub.quoteUntilSeen(rig.gateway, 4, bid: 20, ask: 20.2)
-        let raw = try #require(kairos_zorders_dealer_open(rig.gateway.boundEndpoint, "raw-client"))
-        defer { kairos_zorders_dealer_close(raw) }
+        // A plain DEALER (CKairosTesting): the engine's DEALER only ever sends well-formed orders.
+        let raw = try #require(kairos_zsock_new(KAIROS_ZSOCK_DEALER))
+        defer { kairos_zsock_close(raw) }
+        #expect(kairos_zsock_connect(raw, rig.gateway.boundEndpoint) == 0)
         var good = makeOrder(21, instrument: 4, side: .buy, quantity: 1)
         var buf = [UInt8](repeating: 0, count: 64)
         #expect(kairos_wire_encode_order(&good, 0, &buf, 64) == 64)
-        #expect(kairos_zorders_dealer_send_raw(raw, [1, 2, 3], 3, 0) == 0)  // short
+        #expect(kairos_zsock_send(raw, [1, 2, 3], 3, 0) == 0)  // short
         var v = buf
         v[0] = 9
-        #expect(kairos_zorders_dealer_send_raw(raw, v, 64, 0) == 0)  // version
+        #expect(kairos_zsock_send(raw, v, 64, 0) == 0)  // version
         var side = buf
         side[48] = 7
-        #expect(kairos_zorders_dealer_send_raw(raw, side, 64, 0) == 0)  // field
-        #expect(kairos_zorders_dealer_send_raw(raw, buf, 64, 1) == 0)  // two frames
-        #expect(kairos_zorders_dealer_send_raw(raw, buf, 64, 0) == 0)
+        #expect(kairos_zsock_send(raw, side, 64, 0) == 0)  // field
+        #expect(kairos_zsock_send(raw, buf, 64, 1) == 0)  // two frames
+        #expect(kairos_zsock_send(raw, buf, 64, 0) == 0)
         var t = Tick()
         var tickBuf = [UInt8](repeating: 0, count: 72)
         _ = kairos_wire_encode_tick(&t, 0, &tickBuf, 72)
-        #expect(kairos_zorders_dealer_send_raw(raw, tickBuf, 72, 0) == 0)  // wrong type
+        #expect(kairos_zsock_send(raw, tickBuf, 72, 0) == 0)  // wrong type
         let big = [UInt8](repeating: 1, count: 4096)
-        #expect(kairos_zorders_dealer_send_raw(raw, big, big.count, 0) == 0)  // oversized
+        #expect(kairos_zsock_send(raw, big, big.count, 0) == 0)  // oversized
         // Bad tick frames on the feed: a lone topic frame and a short record.
-        #expect(kairos_zorders_pub_send_raw(rig.pub.pub, "tick.X", nil, 0) == 0)
-        #expect(kairos_zorders_pub_send_raw(rig.pub.pub, "tick.X", [1, 1, 0, 0], 4) == 0)
+        #expect(kairos_zsock_send(rig.pub.pub, "tick.X", 6, 0) == 0)
+        #expect(kairos_zsock_send(rig.pub.pub, "tick.X", 6, 1) == 0 && kairos_zsock_send(rig.pub.pub, [1, 1, 0, 0], 4, 0) == 0)
         // A valid order after all that is still served.
-        #expect(kairos_zorders_dealer_send_raw(raw, buf, 64, 0) == 0)
+        #expect(kairos_zsock_send(raw, buf, 64, 0) == 0)
         var reports: [ExecutionReport] = []
         try waitFor("reports to the raw client") {
+            var frame = [UInt8](repeating: 0, count: 256)
             var r = ExecutionReport()
-            while kairos_zorders_dealer_recv_exec(raw, &r) == 1 { reports.append(r) }
+            while case let n = kairos_zsock_recv(raw, &frame, frame.count, 0), n > 0,
+                  kairos_wire_decode_exec(frame, Int(n), &r) == 0 { reports.append(r) }
             return reports.count >= 2
         }
         #expect(reports[0].client_order_id == 21 && reports[0].reportKind == KAIROS_EXEC_ACK)

@@ -1,5 +1,5 @@
-// Single-thread semantics of the SPSC ring and the MPSC queue (C core through the Swift wrappers,
-// plus the C create's argument checks).
+// Single-thread semantics of the SPSC ring (C core through the Swift wrapper, plus the C create's
+// argument checks).
 import CKairos
 import Testing
 @testable import KairosCore
@@ -31,22 +31,14 @@ func ringTestTickIsValid(_ t: Tick, _ n: UInt64) -> Bool {
     @Test func cCreateRejectsBadArguments() {
         for cap: UInt32 in [0, 1, 3, 6, 100, 1023] {
             #expect(kairos_ring_create(cap, 8) == nil, "capacity \(cap)")
-            #expect(kairos_mpsc_create(cap, 8) == nil, "capacity \(cap)")
         }
         #expect(kairos_ring_create(16, 0) == nil)
-        #expect(kairos_mpsc_create(16, 0) == nil)
         let r = kairos_ring_create(2, 64)
         #expect(r != nil)
         if let r {
             #expect(kairos_ring_capacity(r) == 2)
             #expect(kairos_ring_record_size(r) == 64)
             kairos_ring_destroy(r)
-        }
-        let q = kairos_mpsc_create(4, 64)
-        #expect(q != nil)
-        if let q {
-            #expect(kairos_mpsc_capacity(q) == 4)
-            kairos_mpsc_destroy(q)
         }
     }
 
@@ -205,42 +197,5 @@ func ringTestTickIsValid(_ t: Tick, _ n: UInt64) -> Bool {
         #expect(ring.dropCount == 7)
         #expect(ring.pop() == 1 && ring.pop() == 2 && ring.pop() == nil)
         #expect(ring.pushedCount == 2)
-    }
-
-    @Test func mpscSingleThreadSemantics() {
-        let q = MPSCQueue<Tick>(capacity: 4)
-        #expect(q.capacity == 4)
-        #expect(q.pop() == nil)
-        var next: UInt64 = 0
-        var expected: UInt64 = 0
-        for round in 0..<1_000 {
-            for _ in 0..<(1 + round % 5) {
-                if q.push(ringTestTick(next)) { next += 1 } else { break }
-            }
-            for _ in 0..<(1 + (round * 3) % 5) {
-                guard let t = q.pop() else { break }
-                #expect(ringTestTickIsValid(t, expected))
-                expected += 1
-            }
-        }
-        while let t = q.pop() {
-            #expect(ringTestTickIsValid(t, expected))
-            expected += 1
-        }
-        #expect(expected == next && next > 1_000)
-        // Full: push fails, pushOrCountDrop counts.
-        for i in 0..<4 { #expect(q.push(ringTestTick(UInt64(i)))) }
-        #expect(!q.push(ringTestTick(9)))
-        #expect(!q.pushOrCountDrop(ringTestTick(9)))
-        q.countDrops(3)
-        #expect(q.dropCount == 4)
-        var out = [Tick](repeating: Tick(), count: 8)
-        let got = out.withUnsafeMutableBufferPointer { q.pop(into: $0) }
-        #expect(got == 4)
-        for i in 0..<4 { #expect(ringTestTickIsValid(out[i], UInt64(i))) }
-        #expect(q.pop() == nil)
-        let small = MPSCQueue<UInt64>(capacity: 2)
-        #expect(small.push(10) && small.push(11) && !small.push(12))
-        #expect(small.pop() == 10 && small.push(12) && small.pop() == 11 && small.pop() == 12 && small.pop() == nil)
     }
 }

@@ -95,12 +95,14 @@ import Testing
 
     @Test func swiftIngestReportsConnectErrors() {
         let ring = SPSCRing<Tick>(capacity: 2)
-        #expect(throws: ZMQFeedError.self) {
+        let connectError = #expect(throws: SystemError.self) {
             _ = try ZMQTickIngest(ring: ring, config: ZMQFeedConfig(endpoints: ["bogus://x"], symbols: [("A", InstrumentID(0))]))
         }
-        #expect(throws: ZMQFeedError.self) {
+        #expect(connectError?.operation == "connect bogus://x" && connectError?.errno == EPROTONOSUPPORT)
+        let bindError = #expect(throws: SystemError.self) {
             _ = try TickPublisher(endpoint: "tcp://256.0.0.1:1", symbols: ["A"])
         }
+        #expect(bindError?.operation == "bind tcp://256.0.0.1:1" && bindError?.errno != 0)
     }
 
     @Test func loopbackEndpoints() {

@@ -125,15 +125,4 @@ int kairos_replay_run(kairos_replay *rp, double rate_per_s);
 /* Any thread: asks a running (or the next) kairos_replay_run to return 1 soon. */
 void kairos_replay_request_stop(kairos_replay *rp);
 void kairos_replay_stats_read(const kairos_replay *rp, kairos_ingest_stats *out);
-
-/* ---- test / benchmark sender ---- */
-typedef struct kairos_udp_sender kairos_udp_sender;
-
-kairos_udp_sender *kairos_udp_sender_create(const char *ipv4, uint16_t port, int *err);
-void kairos_udp_sender_destroy(kairos_udp_sender *s);
-/* Encodes n ticks (ts_send_ns = CLOCK_REALTIME at each batch) and sends them, one per datagram,
- * in sendmmsg batches of up to 64. Returns how many were sent, or a negative errno if none was. */
-int64_t kairos_udp_sender_send_ticks(kairos_udp_sender *s, const kairos_tick *ticks, uint32_t n);
-/* Sends len raw bytes as one datagram (malformed-input tests). 0 or a negative errno. */
-int kairos_udp_sender_send_bytes(kairos_udp_sender *s, const void *bytes, uint32_t len);
 #endif

@@ -1,4 +1,4 @@
-/* Bounded lock-free rings of fixed-size records.
+/* Bounded lock-free ring of fixed-size records.
  *
  * kairos_ring: single producer / single consumer (SPSC). Capacity is a power of two; indices are
  * free-running 64-bit counters (head = next slot the producer writes, tail = next slot the consumer
@@ -6,9 +6,6 @@
  * a cached copy of the other index so the common case touches no shared line.
  * Exactly one thread may call the producer functions and exactly one (possibly other) thread the
  * consumer functions. The *_approx queries may be called from any thread.
- *
- * kairos_mpsc: bounded multi-producer / single-consumer queue (Vyukov's per-slot sequence design)
- * for sides that have several producers (e.g. several gateway threads reporting fills).
  */
 #ifndef KAIROS_RING_H
 #define KAIROS_RING_H
@@ -51,15 +48,4 @@ uint32_t kairos_ring_size_approx(const kairos_ring *r);
 uint64_t kairos_ring_pushed_approx(const kairos_ring *r); /* head */
 uint64_t kairos_ring_popped_approx(const kairos_ring *r); /* tail */
 uint64_t kairos_ring_drops_approx(const kairos_ring *r);
-
-/* ---- multi-producer / single-consumer ---- */
-typedef struct kairos_mpsc kairos_mpsc;
-kairos_mpsc *kairos_mpsc_create(uint32_t capacity, uint32_t record_size);
-void kairos_mpsc_destroy(kairos_mpsc *q);
-uint32_t kairos_mpsc_capacity(const kairos_mpsc *q);
-bool kairos_mpsc_push(kairos_mpsc *q, const void *record); /* any thread; false when full */
-bool kairos_mpsc_pop(kairos_mpsc *q, void *out);          /* the one consumer; false when empty */
-uint32_t kairos_mpsc_pop_batch(kairos_mpsc *q, void *out, uint32_t max);
-void kairos_mpsc_count_drops(kairos_mpsc *q, uint64_t n);
-uint64_t kairos_mpsc_drops_approx(const kairos_mpsc *q);
 #endif

@@ -13,4 +13,7 @@ int kairos_sys_io_uring_available(int *err_out);
  * sleeping thread to batch wake-ups. The default is 50 us, which turns every 20 us idle sleep of a
  * polling thread (engine, router, ingest) into ~70 us of added latency. 0 ok, -1 error (errno). */
 int kairos_sys_set_timer_slack_ns(unsigned long ns);
+/* The message for a positive errno value: strerror's, and libzmq's for its own codes (ETERM, EFSM,
+ * EMTHREAD, ...), which strerror does not know. Static storage; never NULL. */
+const char *kairos_sys_strerror(int err);
 #endif

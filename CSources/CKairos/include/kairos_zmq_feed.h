@@ -96,8 +96,6 @@ void kairos_zfeed_get_stats(const kairos_zfeed *f, kairos_zfeed_stats *out);
 int kairos_zfeed_lookup(const kairos_zfeed *f, const char *symbol, size_t len);
 /* CLOCK_REALTIME in ns (the receive stamp the feed writes). */
 int64_t kairos_zfeed_now_ns(void);
-/* zmq's message for an errno value (covers zmq's own codes such as ETERM). */
-const char *kairos_zfeed_strerror(int err);
 
 /* ---- publishing side ---- */
 typedef struct kairos_zfeed_pub kairos_zfeed_pub;
@@ -122,8 +120,10 @@ int kairos_zfeed_pub_wait_subscriptions(kairos_zfeed_pub *p, int want, int timeo
  * sent; retry), -1 with errno on error. */
 int kairos_zfeed_pub_send_tick(kairos_zfeed_pub *p, const char *topic, size_t topic_len, const kairos_tick *t,
                                int64_t ts_send_ns, int timeout_ms);
-/* Sends n raw frames as one multipart message (tests: bad payloads, wrong frame counts).
- * Same result convention as send_tick. */
+/* Sends n raw frames as one multipart message. kairos_zfeed_pub_send_tick is built on it (so it
+ * stays in CKairos, unlike the test-only senders of kairos_testing.h); tests also use it, through
+ * TickPublisher.sendRawFrames, for bad payloads and wrong frame counts. Same result convention as
+ * send_tick. */
 int kairos_zfeed_pub_send_frames(kairos_zfeed_pub *p, const void *const *frames, const size_t *lens, uint32_t n,
                                  int timeout_ms);
 #endif

@@ -61,8 +61,6 @@ kairos_zorders_dealer *kairos_zorders_dealer_open_curve(const char *endpoint, co
 void kairos_zorders_dealer_close(kairos_zorders_dealer *d);
 /* Encodes and sends one order record (non-blocking), stamping ts_send_ns. */
 int kairos_zorders_dealer_send_order(kairos_zorders_dealer *d, const kairos_order *o, int64_t ts_send_ns);
-/* Sends raw bytes as one frame (more != 0: more frames follow). For tests and tools. */
-int kairos_zorders_dealer_send_raw(kairos_zorders_dealer *d, const void *buf, size_t len, int more);
 /* Receives one execution report without blocking (see return conventions). */
 int kairos_zorders_dealer_recv_exec(kairos_zorders_dealer *d, kairos_exec_report *out);
 /* Waits up to timeout_ms (0 = just check) for something to read; 1 if readable, 0 otherwise. */
@@ -94,14 +92,4 @@ int kairos_zorders_gateway_recv_tick(kairos_zorders_gateway *g, int64_t recv_ns,
  * gone peer is an error, not a silent drop). */
 int kairos_zorders_gateway_send_exec(kairos_zorders_gateway *g, const kairos_zorders_identity *to,
                                      const kairos_exec_report *r, uint16_t gateway_id);
-
-/* ---- a minimal tick PUB (tests and tools; the production publisher is kairos_zfeed_) ---- */
-typedef struct kairos_zorders_pub kairos_zorders_pub;
-kairos_zorders_pub *kairos_zorders_pub_open(const char *bind_endpoint);
-void kairos_zorders_pub_close(kairos_zorders_pub *p);
-int kairos_zorders_pub_endpoint(kairos_zorders_pub *p, char *buf, size_t len);
-/* Sends [topic, tick record]. */
-int kairos_zorders_pub_send_tick(kairos_zorders_pub *p, const char *topic, const kairos_tick *t, int64_t ts_send_ns);
-/* Sends [topic, raw bytes] (raw_len may be 0 with raw NULL to send the topic frame alone). */
-int kairos_zorders_pub_send_raw(kairos_zorders_pub *p, const char *topic, const void *raw, size_t raw_len);
 #endif

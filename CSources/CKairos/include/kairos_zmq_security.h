@@ -1,7 +1,7 @@
-/* ZeroMQ plumbing shared by every Kairos socket: one process-wide context, CURVE keys, a ZAP
- * handler that admits only listed client public keys, and a minimal socket API (used by the
- * security tests and by Swift code that needs a plain socket). Keys are Z85 strings (40 chars +
- * NUL). Swift never includes <zmq.h>: sockets cross the boundary as opaque pointers. */
+/* ZeroMQ plumbing shared by every Kairos socket: one process-wide context, CURVE keys and a ZAP
+ * handler that admits only listed client public keys. Keys are Z85 strings (40 chars + NUL).
+ * Swift never includes <zmq.h>: sockets cross the boundary as opaque pointers (the tests' plain
+ * sockets, kairos_zsock_*, live in CKairosTesting). */
 #ifndef KAIROS_ZMQ_SECURITY_H
 #define KAIROS_ZMQ_SECURITY_H
 #include <stddef.h>
@@ -35,20 +35,4 @@ kairos_zap *kairos_zap_start(const char *const *allowed_public_z85, int count);
 void kairos_zap_stop(kairos_zap *zap);
 uint64_t kairos_zap_accepted(const kairos_zap *zap);
 uint64_t kairos_zap_denied(const kairos_zap *zap);
-
-/* Minimal sockets. type: ZMQ_* socket type value (see kairos_zsock_type). */
-typedef enum kairos_zsock_type {
-    KAIROS_ZSOCK_PUB = 1, KAIROS_ZSOCK_SUB = 2, KAIROS_ZSOCK_REQ = 3, KAIROS_ZSOCK_REP = 4,
-    KAIROS_ZSOCK_DEALER = 5, KAIROS_ZSOCK_ROUTER = 6,
-} kairos_zsock_type;
-void *kairos_zsock_new(kairos_zsock_type type);           /* linger 0; NULL on error */
-int kairos_zsock_bind(void *s, const char *endpoint);     /* 0 ok, -1 error */
-int kairos_zsock_connect(void *s, const char *endpoint);
-/* The endpoint actually bound (resolves tcp://127.0.0.1:* to the port). */
-int kairos_zsock_last_endpoint(void *s, char *buf, size_t len);
-int kairos_zsock_send(void *s, const void *data, size_t len, int more); /* 0 ok, -1 error */
-/* Receives one frame within timeout_ms (-1 = block): bytes received (truncated to cap), -1 on
- * timeout or error. */
-int kairos_zsock_recv(void *s, void *buf, size_t cap, int timeout_ms);
-void kairos_zsock_close(void *s);
 #endif

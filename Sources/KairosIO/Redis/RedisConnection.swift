@@ -6,7 +6,9 @@ import CKairos
 import Glibc
 #endif
 
-/// Why a Redis call failed (the C `kairos_redis_status` codes).
+/// Why a Redis call failed (the C `kairos_redis_status` codes). Not a `SystemError`: hiredis reports
+/// a failure class (timeout, connection lost, protocol), not an errno, and the feature cache counts
+/// drops by that class.
 public enum RedisError: Int, Error, Sendable, CaseIterable, CustomStringConvertible {
     case notConnected = 1
     case connect = 2

@@ -20,7 +20,7 @@ public struct CurveKeyPair: Sendable, Equatable {
     public static func generate() throws -> CurveKeyPair {
         guard kairos_zsec_has_curve() == 1 else { throw CurveError.unsupported }
         var pub = [CChar](repeating: 0, count: 41), sec = [CChar](repeating: 0, count: 41)
-        guard kairos_zsec_keypair(&pub, &sec) == 0 else { throw CurveError.keyGeneration }
+        try syscall("generate a CURVE key pair") { kairos_zsec_keypair(&pub, &sec) }
         return CurveKeyPair(publicKey: Self.string(pub), secretKey: Self.string(sec))
     }
 
@@ -91,16 +91,18 @@ public struct CurveClient: Sendable, Equatable {
     }
 }
 
+/// What is wrong with a CURVE setup. These are domain errors and carry no errno, so they stay out of
+/// `SystemError`: libzmq built without CURVE, a string or file that is not a key, a key file that
+/// `FileManager` could not create (it reports a Bool, not an errno), a second ZAP handler. A libzmq
+/// call that fails with an errno (key generation) throws `SystemError`.
 public enum CurveError: Error, CustomStringConvertible, Sendable {
     case unsupported
-    case keyGeneration
     case badKey(String)
     case io(String)
     case zapAlreadyRunning
     public var description: String {
         switch self {
         case .unsupported: "libzmq was built without CURVE support"
-        case .keyGeneration: "CURVE key generation failed"
         case .badKey(let k): "not a valid CURVE key: \(k)"
         case .io(let p): "cannot write \(p)"
         case .zapAlreadyRunning: "a ZAP handler is already running in this process (or a key is malformed)"

@@ -1,5 +1,5 @@
 // Replay of a recorded binary feed (consecutive 72-byte wire ticks) into an SPSC ring of `Tick`,
-// through the C replayer in ingest.c (io_uring block reads, or read() for the epoll backend).
+// through the C replayer in ingest_replay.c (io_uring block reads, or read() for the epoll backend).
 import KairosCore
 import CKairos
 import Foundation
@@ -29,7 +29,7 @@ public final class FileReplay: @unchecked Sendable {
     public init(path: String, backend: IngestBackend = .auto, ring: SPSCRing<Tick>) throws {
         var err: Int32 = 0
         guard let p = kairos_replay_create(path, backend.cValue, ring.ring, &err) else {
-            throw IngestError(operation: "replay of \(path) (\(backend))", errno: -err)
+            throw SystemError("replay of \(path) (\(backend))", errno: -err)
         }
         handle = IngestHandle(pointer: p)
         self.ring = ring

@@ -27,14 +27,12 @@ public struct FillRecord: Sendable, Equatable {
     }
 }
 
+/// A fill log whose content is not what `FillLog` writes. This is a domain error (the bytes are
+/// wrong, not the OS): failing to open or write the file is a `SystemError` with the errno.
 public enum FillLogError: Error, CustomStringConvertible {
-    case open(path: String, errno: Int32)
-    case write(path: String, errno: Int32)
     case malformed(path: String, line: Int, text: String)
     public var description: String {
         switch self {
-        case .open(let p, let e): "cannot open fill log \(p): \(String(cString: strerror(e)))"
-        case .write(let p, let e): "cannot write fill log \(p): \(String(cString: strerror(e)))"
         case .malformed(let p, let l, let t): "fill log \(p) line \(l) is malformed: \(t)"
         }
     }
@@ -74,8 +72,7 @@ public final class FillLog {
     public private(set) var appended: UInt64 = 0
 
     public init(path: String, sync: SyncPolicy = .interval(nanoseconds: 100_000_000)) throws {
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw FillLogError.open(path: path, errno: errno) }
+        let fd = try syscall("open fill log \(path)") { open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644) }
         self.fd = fd
         self.path = path
         self.syncPolicy = sync
@@ -117,20 +114,16 @@ public final class FillLog {
         var line = line
         try line.withUTF8 { buf in
             var off = 0
+            // A short write (or a retry after EINTR) goes on from `off`, where the last one stopped.
             while off < buf.count {
-                let n = write(fd, buf.baseAddress! + off, buf.count - off)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw FillLogError.write(path: path, errno: errno)
-                }
-                off += n
+                off += try syscall("write fill log \(path)") { write(fd, buf.baseAddress! + off, buf.count - off) }
             }
         }
     }
 
     /// Reads every fill in the log at `path`.
     public static func read(path: String) throws -> (fills: [FillRecord], tornTail: Bool) {
-        guard let f = fopen(path, "r") else { throw FillLogError.open(path: path, errno: errno) }
+        guard let f = fopen(path, "r") else { throw SystemError("open fill log \(path)", errno: errno) }
         defer { fclose(f) }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65_536)

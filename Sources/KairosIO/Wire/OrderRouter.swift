@@ -7,19 +7,6 @@ import Synchronization
 import Glibc
 #endif
 
-/// Why a wire endpoint could not be opened.
-public struct WireEndpointError: Error, CustomStringConvertible {
-    public var endpoint: String
-    public var errno: Int32
-    public init(endpoint: String, errno: Int32) {
-        self.endpoint = endpoint
-        self.errno = errno
-    }
-    public var description: String {
-        "cannot open ZeroMQ endpoint \(endpoint): \(String(cString: strerror(errno))) (errno \(errno))"
-    }
-}
-
 /// Counts of malformed messages by reason (the `kairos_wire_error` / `KAIROS_ZORDERS_E_FRAMES`
 /// values a receive returns). Plain value; the owner thread mutates it, others read snapshots.
 public struct MalformedCounts: Sendable, Equatable {
@@ -192,7 +179,7 @@ public final class OrderRouter: @unchecked Sendable {
             config.endpoint, config.routingID, config.curve?.serverPublicKey, config.curve?.keys.publicKey,
             config.curve?.keys.secretKey)
         else {
-            throw WireEndpointError(endpoint: config.endpoint, errno: errno)
+            throw SystemError("open ZeroMQ DEALER to \(config.endpoint)", errno: errno)
         }
         dealer = d
         self.config = config

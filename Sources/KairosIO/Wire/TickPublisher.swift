@@ -73,18 +73,18 @@ public final class TickPublisher: @unchecked Sendable {
                 sendHighWaterMark: Int = Int(KAIROS_ZFEED_DEFAULT_HWM), curveSecretKey: String? = nil) throws {
         precondition(!symbols.isEmpty && symbols.count <= InstrumentID.max, "1...\(InstrumentID.max) symbols")
         guard let p = kairos_zfeed_pub_create(Int32(sendHighWaterMark)) else {
-            throw ZMQFeedError("create ZeroMQ XPUB socket", errno: errno)
+            throw SystemError("create ZeroMQ XPUB socket", errno: errno)
         }
-        if let secret = curveSecretKey, kairos_zfeed_pub_set_curve(p, secret) != 0 {
-            let e = errno
+        do {
+            if let secret = curveSecretKey {
+                try syscall("CURVE server (a ZAP allowlist must be running)") { kairos_zfeed_pub_set_curve(p, secret) }
+            }
+            try syscall("\(bind ? "bind" : "connect") \(endpoint)") {
+                bind ? kairos_zfeed_pub_bind(p, endpoint) : kairos_zfeed_pub_connect(p, endpoint)
+            }
+        } catch {
             kairos_zfeed_pub_destroy(p)
-            throw ZMQFeedError("CURVE server (a ZAP allowlist must be running)", errno: e)
-        }
-        let rc = bind ? kairos_zfeed_pub_bind(p, endpoint) : kairos_zfeed_pub_connect(p, endpoint)
-        if rc != 0 {
-            let e = errno
-            kairos_zfeed_pub_destroy(p)
-            throw ZMQFeedError("\(bind ? "bind" : "connect") \(endpoint)", errno: e)
+            throw error
         }
         pub = p
         self.publisherID = publisherID
@@ -149,7 +149,7 @@ public final class TickPublisher: @unchecked Sendable {
             backPressureWaits &+= 1
             return false
         default:
-            throw ZMQFeedError("send", errno: errno)
+            throw SystemError("send", errno: errno)
         }
     }
 
@@ -194,7 +194,7 @@ public final class TickPublisher: @unchecked Sendable {
         var raw: [UnsafeRawPointer?] = ptrs.map { UnsafeRawPointer($0) }
         var lens = frames.map { $0.count }
         let rc = kairos_zfeed_pub_send_frames(pub, &raw, &lens, UInt32(frames.count), Int32(timeoutMilliseconds))
-        if rc < 0 { throw ZMQFeedError("send", errno: errno) }
+        if rc < 0 { throw SystemError("send", errno: errno) }
         return rc == 0
     }
 }

@@ -1,4 +1,4 @@
-// Raw-feed UDP ingest: the Swift owner of the C receiver in ingest.c (kairos_ingest.h). The C side
+// Raw-feed UDP ingest: the Swift owner of the C receiver in ingest_udp.c (kairos_ingest.h). The C side
 // does all per-datagram work (receive, decode into ring slots, count); Swift only starts and
 // stops the thread that polls it and reads the counters. See docs/ingest.md.
 import KairosCore
@@ -44,17 +44,6 @@ public enum IngestClock: Sendable {
     case realtime
     /// CLOCK_MONOTONIC ns: comparable with `MonotonicClock`, the engine's latency clock.
     case monotonic
-}
-
-/// A failure to create an ingest object; `errno` is the positive errno.
-public struct IngestError: Error, CustomStringConvertible, Sendable {
-    public var operation: String
-    public var errno: Int32
-    public init(operation: String, errno: Int32) {
-        self.operation = operation
-        self.errno = errno
-    }
-    public var description: String { "\(operation): \(String(cString: strerror(errno))) (errno \(errno))" }
 }
 
 /// A snapshot of the ingest counters (see `kairos_ingest.h` for their exact meaning).
@@ -155,7 +144,7 @@ public final class UDPIngest: @unchecked Sendable {
         cfg.clock_id = receiveClock == .monotonic ? Int32(CLOCK_MONOTONIC) : Int32(CLOCK_REALTIME)
         var err: Int32 = 0
         guard let p = kairos_ingest_udp_create_config(address, port, &cfg, ring.ring, &err) else {
-            throw IngestError(operation: "UDP ingest on \(address):\(port) (\(backend))", errno: -err)
+            throw SystemError("UDP ingest on \(address):\(port) (\(backend))", errno: -err)
         }
         handle = IngestHandle(pointer: p)
         self.ring = ring

@@ -5,17 +5,6 @@ import KairosCore
 import CKairos
 import Synchronization
 
-/// A ZeroMQ socket operation that failed, with zmq's message.
-public struct ZMQFeedError: Error, CustomStringConvertible, Sendable {
-    public var operation: String
-    public var message: String
-    package init(_ operation: String, errno err: Int32) {
-        self.operation = operation
-        message = String(cString: kairos_zfeed_strerror(err))
-    }
-    public var description: String { "\(operation): \(message)" }
-}
-
 /// Counters of one ZeroMQ tick ingest. Every received message is counted in exactly one of
 /// `accepted`, `decodeErrors`, `unknownTopic`, `badMultipart`, `oversized`, `ringFull`.
 public struct ZMQFeedStats: Sendable, Equatable, CustomStringConvertible {
@@ -153,21 +142,16 @@ public final class ZMQTickIngest: @unchecked Sendable {
         var table = zip(cStrings, config.symbols).map { kairos_zfeed_symbol(symbol: UnsafePointer($0), instrument: $1.instrument.rawValue) }
         guard let f = kairos_zfeed_create(ring.ring, &table, UInt32(table.count),
                                           Int32(config.receiveHighWaterMark), Int32(config.maxMessageSize)) else {
-            throw ZMQFeedError("create ZeroMQ SUB socket (symbols must be unique, 1-\(KAIROS_ZFEED_MAX_SYMBOL) bytes)", errno: errno)
+            throw SystemError("create ZeroMQ SUB socket (symbols must be unique, 1-\(KAIROS_ZFEED_MAX_SYMBOL) bytes)", errno: errno)
         }
         feed = f
         // Every stored property is initialised from here on, so a throw runs deinit, which
         // destroys the feed: do not destroy it here as well.
-        for t in config.topics where kairos_zfeed_subscribe(f, t) != 0 {
-            throw ZMQFeedError("subscribe \(t)", errno: errno)
+        for t in config.topics { try syscall("subscribe \(t)") { kairos_zfeed_subscribe(f, t) } }
+        if let c = config.curve {
+            try syscall("CURVE client keys") { kairos_zfeed_set_curve(f, c.serverPublicKey, c.keys.publicKey, c.keys.secretKey) }
         }
-        if let c = config.curve,
-           kairos_zfeed_set_curve(f, c.serverPublicKey, c.keys.publicKey, c.keys.secretKey) != 0 {
-            throw ZMQFeedError("CURVE client keys", errno: errno)
-        }
-        for ep in config.endpoints where kairos_zfeed_connect(f, ep) != 0 {
-            throw ZMQFeedError("connect \(ep)", errno: errno)
-        }
+        for ep in config.endpoints { try syscall("connect \(ep)") { kairos_zfeed_connect(f, ep) } }
     }
 
     deinit {
@@ -208,7 +192,7 @@ public final class ZMQTickIngest: @unchecked Sendable {
     /// The socket error that stopped the ingest thread early, if one did (any thread).
     public var failureDescription: String? {
         let e = failure.value.load(ordering: .relaxed)
-        return e == 0 ? nil : String(cString: kairos_zfeed_strerror(e))
+        return e == 0 ? nil : String(cString: kairos_sys_strerror(e))
     }
 
     /// Current counters (any thread).

@@ -130,7 +130,7 @@ public final class PaperGateway: @unchecked Sendable {
             config.endpoint, config.feedEndpoint, config.topicPrefix, config.curveSecretKey,
             config.feedCurve?.serverPublicKey, config.feedCurve?.keys.publicKey, config.feedCurve?.keys.secretKey)
         else {
-            throw WireEndpointError(endpoint: config.endpoint, errno: errno)
+            throw SystemError("open ZeroMQ ROUTER on \(config.endpoint)", errno: errno)
         }
         var buf = [CChar](repeating: 0, count: 512)
         kairos_zorders_gateway_endpoint(g, &buf, buf.count)
