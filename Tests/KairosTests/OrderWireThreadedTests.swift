@@ -211,7 +211,7 @@ func temporaryPath(_ name: String) -> String {
         try #require(idLen > 0 && orderLen > 0)
         var order = Order()
         #expect(kairos_wire_decode_order(frame, Int(orderLen), &order) == 0)
-        var ack = ExecutionReport(answering: order, kind: KAIROS_EXEC_ACK, now: WallClock().now(), reason: 0)
+        var ack = ExecutionReport(answering: order, kind: KAIROS_EXEC_ACK, now: WallClock().now())
         ack.leaves_qty = order.quantity
         var out = [UInt8](repeating: 0, count: 128)
         let n = kairos_wire_encode_exec(&ack, 9, &out, out.count)
@@ -228,7 +228,7 @@ func temporaryPath(_ name: String) -> String {
         #expect(kairos_wire_decode_order(frame, Int(cancelLen), &cancel) == 0)
         #expect(cancel.client_order_id == 41 && cancel.action == UInt8(KAIROS_ORDER_CANCEL.rawValue))
         #expect(reports.map(\.reportKind) == [KAIROS_EXEC_ACK, KAIROS_EXEC_REJECT])
-        #expect(reports[1].reason == OrderRejectReason.timeout.rawValue)
+        #expect(reports[1].rejectReason == .timeout)
         let st = router.statistics
         #expect(st.workingTimeouts == 1 && st.cancelTimeouts == 1 && st.timeouts == 1 && st.inFlight == 0)
     }
@@ -239,7 +239,7 @@ func temporaryPath(_ name: String) -> String {
         let r = try collect(1, from: rig.executions)
         rig.stop()
         #expect(r[0].client_order_id == 7 && r[0].reportKind == KAIROS_EXEC_REJECT)
-        #expect(r[0].reason == OrderRejectReason.noQuote.rawValue && r[0].reason == UInt32(KAIROS_ZORDERS_REASON_NO_QUOTE))
+        #expect(r[0].rejectReason == .noQuote)
         #expect(rig.gateway.statistics.rejectsNoQuote == 1)
         #expect(rig.router.statistics.rejects == 1 && rig.router.statistics.inFlight == 0)
     }
@@ -265,7 +265,7 @@ func temporaryPath(_ name: String) -> String {
         #expect(rig.gateway.statistics.cancelledAtStop == 1)
         #expect(r[0].client_order_id == 11 && r[0].reportKind == KAIROS_EXEC_CANCELLED && r[0].leaves_qty == 3)
         #expect(r[1].client_order_id == 99 && r[1].reportKind == KAIROS_EXEC_REJECT)
-        #expect(r[1].reason == OrderRejectReason.unknownOrder.rawValue)
+        #expect(r[1].rejectReason == .unknownOrder)
         let gs = rig.gateway.statistics
         #expect(gs.cancels == 1 && gs.cancelsReceived == 2 && gs.fills == 0 && gs.working == 0 && gs.acks == 2)
         #expect(rig.router.statistics.cancelsSent == 2)
@@ -284,7 +284,7 @@ func temporaryPath(_ name: String) -> String {
         let r = try collect(1, from: executions)
         router.stop()
         #expect(r[0].client_order_id == 5 && r[0].reportKind == KAIROS_EXEC_REJECT && r[0].instrument == 9)
-        #expect(r[0].reason == UInt32(KAIROS_ZORDERS_REASON_TIMEOUT) && r[0].side == Side.sell.rawValue)
+        #expect(r[0].rejectReason == .timeout && r[0].side == Side.sell.rawValue)
         let s = router.statistics
         #expect(s.timeouts == 1 && s.inFlight == 0 && s.cancelsSent == 1 && s.acks == 0)
     }

@@ -77,4 +77,34 @@ import Testing
         #expect(kairos_wire_peek_type(order, 64) == 2)
         #expect(kairos_wire_peek_type(nil, 0) == KAIROS_WIRE_E_SHORT.rawValue)
     }
+
+    /// The reject reasons are wire codes (docs/wire-format.md): their values never change, they
+    /// travel in bytes 60..<64 of a report, and only a REJECT has one.
+    @Test func rejectReasonsKeepTheirWireCodes() {
+        let documented: [(UInt32, String)] = [
+            (1, "book_full"), (2, "unknown_order"), (3, "bad_order"), (16, "no_quote"), (17, "timeout"),
+            (18, "send_failed"),
+        ]
+        #expect(OrderRejectReason.allCases.map(\.rawValue) == documented.map(\.0))
+        #expect(OrderRejectReason.allCases.map(\.description) == documented.map(\.1))
+        var o = Order()
+        o.client_order_id = 5
+        o.side = Side.buy.rawValue
+        var buf = [UInt8](repeating: 0, count: 64)
+        for reason in OrderRejectReason.allCases {
+            var r = ExecutionReport(answering: o, kind: KAIROS_EXEC_REJECT, now: 1, reason: reason)
+            #expect(kairos_wire_encode_exec(&r, 1, &buf, 64) == 64)
+            #expect(buf[60..<64].elementsEqual(withUnsafeBytes(of: reason.rawValue.littleEndian, Array.init)))
+            var back = ExecutionReport()
+            #expect(kairos_wire_decode_exec(buf, 64, &back) == 0)
+            #expect(back.rejectReason == reason)
+            #expect(back.isFromVenue == !(reason == .timeout || reason == .sendFailed))
+        }
+        var unknownCode = ExecutionReport(answering: o, kind: KAIROS_EXEC_REJECT, now: 1)
+        unknownCode.reason = 99  // a newer venue's code: a plain reject from the venue
+        #expect(unknownCode.rejectReason == nil && unknownCode.isFromVenue)
+        var ack = ExecutionReport(answering: o, kind: KAIROS_EXEC_ACK, now: 1)
+        ack.reason = OrderRejectReason.timeout.rawValue  // only a REJECT carries a reason
+        #expect(ack.rejectReason == nil && ack.isFromVenue)
+    }
 }

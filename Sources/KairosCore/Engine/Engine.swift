@@ -255,10 +255,9 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
             }
             return
         }
-        let synthesizedTimeout = r.kind == UInt8(KAIROS_EXEC_REJECT.rawValue) && r.reason == UInt32(KAIROS_ZORDERS_REASON_TIMEOUT)
-        if synthesizedTimeout {
+        if r.rejectReason == .timeout {
             risk.recordOrderTimeout(now: clock.now())
-        } else if r.reason != UInt32(KAIROS_ZORDERS_REASON_SEND_FAILED) {
+        } else if r.isFromVenue {
             risk.recordGatewayAnswer()
         }
         switch kairos_exec_kind(rawValue: UInt32(r.kind)) {
@@ -281,7 +280,7 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
             if lastPrice[i] > 0 { portfolio.mark(InstrumentID(r.instrument), price: lastPrice[i]) }
         case KAIROS_EXEC_REJECT:
             counters.venueRejects &+= 1
-            if r.reason == UInt32(KAIROS_ZORDERS_REASON_TIMEOUT) { counters.orderTimeouts &+= 1 }
+            if r.rejectReason == .timeout { counters.orderTimeouts &+= 1 }
             workingOrderID[i] = 0
             workingQuantity[i] = 0
         case KAIROS_EXEC_CANCELLED:

@@ -45,28 +45,6 @@ public struct MalformedCounts: Sendable, Equatable {
     }
 }
 
-/// Reject reason codes on the order path (`ExecutionReport.reason`), from `kairos_zmq_orders.h`.
-public enum OrderRejectReason: UInt32, Sendable, CustomStringConvertible {
-    case bookFull = 1
-    case unknownOrder = 2
-    case badOrder = 3
-    case noQuote = 16
-    /// Synthesized by `OrderRouter`: no answer from the gateway within the ack timeout.
-    case timeout = 17
-    /// Synthesized by `OrderRouter`: the DEALER refused the order (high-water mark, socket error).
-    case sendFailed = 18
-    public var description: String {
-        switch self {
-        case .bookFull: "book_full"
-        case .unknownOrder: "unknown_order"
-        case .badOrder: "bad_order"
-        case .noQuote: "no_quote"
-        case .timeout: "timeout"
-        case .sendFailed: "send_failed"
-        }
-    }
-}
-
 public struct OrderRouterConfig: Sendable {
     /// The gateway ROUTER to connect to.
     public var endpoint: String = "tcp://127.0.0.1:5557"
@@ -127,7 +105,7 @@ public struct OrderRouterStats: Sendable, Equatable {
 /// - The thread is the consumer of `outbound` and the producer of `executions` (SPSC roles).
 /// - Every order is tracked until its final answer (a FILL with nothing left, REJECT or CANCELLED).
 ///   An order unanswered after `ackTimeoutNs` gets a synthesized REJECT with
-///   `KAIROS_ZORDERS_REASON_TIMEOUT` in the executions ring (so the engine frees its working order)
+///   `OrderRejectReason.timeout` in the executions ring (so the engine frees its working order)
 ///   and, by default, a CANCEL to the gateway. An acknowledged order still working after
 ///   `workingTimeoutNs` is cancelled at the gateway (whose CANCELLED or FILL then ends it); when
 ///   that cancel goes unanswered for `ackTimeoutNs`, the router synthesizes the REJECT(timeout).
@@ -401,7 +379,7 @@ public final class OrderRouter: @unchecked Sendable {
     }
 
     private func synthesizedReject(_ o: Order, reason: OrderRejectReason) -> ExecutionReport {
-        ExecutionReport(answering: o, kind: KAIROS_EXEC_REJECT, now: WallClock().now(), reason: reason.rawValue)
+        ExecutionReport(answering: o, kind: KAIROS_EXEC_REJECT, now: WallClock().now(), reason: reason)
     }
 
     /// Pushes a report into the executions ring, waiting for room rather than losing it.

@@ -353,9 +353,7 @@ public final class PaperGateway: @unchecked Sendable {
 
     private func reject(_ o: Order, _ reason: OrderRejectReason, now: Int64, to peer: inout kairos_zorders_identity) {
         stats.rejects &+= 1
-        var r = report(o, kind: KAIROS_EXEC_REJECT, now: now, leaves: 0)
-        r.reason = reason.rawValue
-        send(r, to: &peer)
+        send(report(o, kind: KAIROS_EXEC_REJECT, now: now, leaves: 0, reason: reason), to: &peer)
     }
 
     private func send(_ r: ExecutionReport, to peer: inout kairos_zorders_identity) {
@@ -363,8 +361,10 @@ public final class PaperGateway: @unchecked Sendable {
         if kairos_zorders_gateway_send_exec(gw, &peer, &r, config.gatewayID) != 0 { stats.undeliverable &+= 1 }
     }
 
-    private func report(_ o: Order, kind: kairos_exec_kind, now: Int64, leaves: Double) -> ExecutionReport {
+    private func report(
+        _ o: Order, kind: kairos_exec_kind, now: Int64, leaves: Double, reason: OrderRejectReason? = nil
+    ) -> ExecutionReport {
         // A report must carry a valid side for the decoder; a bad order's side was checked by it.
-        ExecutionReport(answering: o, kind: kind, now: now, leaves: leaves)
+        ExecutionReport(answering: o, kind: kind, now: now, leaves: leaves, reason: reason)
     }
 }

@@ -32,13 +32,6 @@ public struct PaperFillConfig: Sendable, Codable, Equatable {
     }
 }
 
-/// Why the paper venue refused an order (the `reason` of a REJECT report).
-public enum VenueRejectReason: UInt32, Sendable {
-    case bookFull = 1
-    case unknownOrder = 2
-    case badOrder = 3
-}
-
 /// An in-process paper venue: acknowledges orders at once and fills each one completely at the
 /// first tick of its instrument that arrives `latencyNs` or more after the order was sent, at the
 /// far touch plus slippage (buys at ask·(1+s), sells at bid·(1−s)), charging `feeBps`.
@@ -132,8 +125,8 @@ public struct PaperVenue: Sendable {
     }
 
     @usableFromInline func report(
-        _ o: Order, kind: kairos_exec_kind, now: Int64, leaves: Double = 0, reason: VenueRejectReason? = nil
+        _ o: Order, kind: kairos_exec_kind, now: Int64, leaves: Double = 0, reason: OrderRejectReason? = nil
     ) -> ExecutionReport {
-        ExecutionReport(answering: o, kind: kind, now: now, leaves: leaves, reason: reason?.rawValue ?? 0)
+        ExecutionReport(answering: o, kind: kind, now: now, leaves: leaves, reason: reason)
     }
 }
