@@ -358,9 +358,10 @@ func temporaryPath(_ name: String) -> String {
         }
         rig.stop()
         let m = rig.gateway.statistics.malformedOrders
-        #expect(m.short == 1 && m.version == 1 && m.field == 1 && m.frames == 1 && m.type == 1 && m.long == 1)
+        #expect(m[.tooShort] == 1 && m[.unknownVersion] == 1 && m[.fieldOutOfDomain] == 1 && m[.wrongFrameCount] == 1)
+        #expect(m[.unexpectedType] == 1 && m[.tooLong] == 1)
         let mt = rig.gateway.statistics.malformedTicks
-        #expect(mt.frames == 1 && mt.short == 1)
+        #expect(mt[.wrongFrameCount] == 1 && mt[.tooShort] == 1)
         #expect(rig.gateway.statistics.acks == 1 && rig.gateway.statistics.fills == 1)
     }
 

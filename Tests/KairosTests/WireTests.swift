@@ -107,4 +107,24 @@ import Testing
         ack.reason = OrderRejectReason.timeout.rawValue  // only a REJECT carries a reason
         #expect(ack.rejectReason == nil && ack.isFromVenue)
     }
+
+    /// `WireDecodeError` names exactly the C refusal codes, and its counts are what receivers log.
+    @Test func decodeErrorsAreTheCCodes() {
+        let c: [Int32] = [
+            KAIROS_WIRE_E_SHORT.rawValue, KAIROS_WIRE_E_LONG.rawValue, KAIROS_WIRE_E_VERSION.rawValue,
+            KAIROS_WIRE_E_TYPE.rawValue, KAIROS_WIRE_E_FIELD.rawValue, Int32(KAIROS_ZORDERS_E_FRAMES),
+        ]
+        #expect(WireDecodeError.allCases.map(\.rawValue) == c)
+        var counts = WireDecodeErrorCounts()
+        for (k, code) in c.enumerated() {
+            for _ in 0...k { counts.count(code: code) }
+        }
+        #expect(WireDecodeError.allCases.map { counts[$0] } == [1, 2, 3, 4, 5, 6])
+        #expect(counts.total == 21)
+        #expect(counts.description == "short 1 long 2 version 3 type 4 field 5 frames 6")
+        #expect(counts != WireDecodeErrorCounts() && WireDecodeErrorCounts().total == 0)
+        // The C receivers' arrays are indexed by -kairos_wire_error; index 0 (OK) is not a refusal.
+        let fromC = WireDecodeErrorCounts(cDecodeErrors: (99, 1, 2, 3, 4, 5), wrongFrameCount: 6)
+        #expect(fromC == counts)
+    }
 }

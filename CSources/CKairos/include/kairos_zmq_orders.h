@@ -25,10 +25,9 @@
  * interprets: the codes are defined once, by the Swift OrderRejectReason (KairosCore/Records), and
  * documented in docs/wire-format.md. */
 
-/* Malformed-message reason beyond the wire errors: wrong number of frames. */
+/* Malformed-message reason beyond the wire errors: wrong number of frames. Swift names these and
+ * the kairos_wire_error codes with WireDecodeError and counts them with WireDecodeErrorCounts. */
 enum { KAIROS_ZORDERS_E_FRAMES = -6 };
-/* Index = -reason (1..6) for per-reason counters; 0 unused. */
-enum { KAIROS_ZORDERS_MALFORMED_REASONS = 7 };
 
 /* Readiness bits from kairos_zorders_gateway_wait. */
 enum { KAIROS_ZORDERS_READY_ORDERS = 1, KAIROS_ZORDERS_READY_TICKS = 2 };

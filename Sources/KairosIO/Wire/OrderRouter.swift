@@ -20,31 +20,6 @@ public struct WireEndpointError: Error, CustomStringConvertible {
     }
 }
 
-/// Counts of malformed messages by reason (the `kairos_wire_error` / `KAIROS_ZORDERS_E_FRAMES`
-/// values a receive returns). Plain value; the owner thread mutates it, others read snapshots.
-public struct MalformedCounts: Sendable, Equatable {
-    public var short: UInt64 = 0
-    public var long: UInt64 = 0
-    public var version: UInt64 = 0
-    public var type: UInt64 = 0
-    public var field: UInt64 = 0
-    /// Wrong number of frames (a lone frame, extra frames).
-    public var frames: UInt64 = 0
-    public init() {}
-    public var total: UInt64 { short &+ long &+ version &+ type &+ field &+ frames }
-    /// Counts one message refused with `reason` (< 0).
-    public mutating func count(_ reason: Int32) {
-        switch reason {
-        case KAIROS_WIRE_E_SHORT.rawValue: short &+= 1
-        case KAIROS_WIRE_E_LONG.rawValue: long &+= 1
-        case KAIROS_WIRE_E_VERSION.rawValue: version &+= 1
-        case KAIROS_WIRE_E_TYPE.rawValue: type &+= 1
-        case KAIROS_WIRE_E_FIELD.rawValue: field &+= 1
-        default: frames &+= 1
-        }
-    }
-}
-
 public struct OrderRouterConfig: Sendable {
     /// The gateway ROUTER to connect to.
     public var endpoint: String = "tcp://127.0.0.1:5557"
@@ -79,7 +54,8 @@ public struct OrderRouterStats: Sendable, Equatable {
     public var fills: UInt64 = 0
     public var rejects: UInt64 = 0
     public var cancelled: UInt64 = 0
-    public var malformedReports = MalformedCounts()
+    /// Reports refused before decoding finished, by reason (consumed whole; the router carries on).
+    public var malformedReports = WireDecodeErrorCounts()
     /// Orders with no answer within the timeout; each produced a synthesized REJECT(timeout).
     public var timeouts: UInt64 = 0
     /// Reports that arrived for an order after it had timed out (forwarded to the engine anyway).
@@ -289,7 +265,7 @@ public final class OrderRouter: @unchecked Sendable {
             if rc == 0 { break }
             n &+= 1
             if rc < 0 {
-                stats.malformedReports.count(rc)
+                stats.malformedReports.count(code: rc)
                 continue
             }
             handle(r)

@@ -55,9 +55,11 @@ public struct OrderReceipt: Sendable, Equatable {
 public struct PaperGatewayStats: Sendable, Equatable {
     public var ordersReceived: UInt64 = 0
     public var cancelsReceived: UInt64 = 0
-    public var malformedOrders = MalformedCounts()
+    /// Order frames refused by reason (consumed whole; the gateway carries on).
+    public var malformedOrders = WireDecodeErrorCounts()
     public var ticksReceived: UInt64 = 0
-    public var malformedTicks = MalformedCounts()
+    /// Tick messages on the feed SUB refused by reason.
+    public var malformedTicks = WireDecodeErrorCounts()
     /// Ticks with an unusable quote (non-finite, non-positive or crossed): ignored.
     public var badQuotes: UInt64 = 0
     /// Instruments for which at least one quote arrived.
@@ -223,7 +225,7 @@ public final class PaperGateway: @unchecked Sendable {
             if rc == 0 { break }
             n &+= 1
             if rc < 0 {
-                stats.malformedTicks.count(rc)
+                stats.malformedTicks.count(code: rc)
                 continue
             }
             stats.ticksReceived &+= 1
@@ -251,7 +253,7 @@ public final class PaperGateway: @unchecked Sendable {
             if rc == 0 { break }
             n &+= 1
             if rc < 0 {
-                stats.malformedOrders.count(rc)
+                stats.malformedOrders.count(code: rc)
                 continue
             }
             submit(o, from: &peer)
