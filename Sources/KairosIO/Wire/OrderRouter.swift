@@ -92,7 +92,7 @@ public struct OrderRouterStats: Sendable, Equatable {
 ///   dropped, counted in `executionDrops` and on the ring.
 ///
 /// Implementation Notes
-/// - In-flight orders live in fixed arrays sized `maxInFlight` at init (swap-remove); lookup is a
+/// - In-flight orders live in a `SwapRemoveArray` sized `maxInFlight` at init; lookup is a
 ///   linear scan, O(in flight), which is small (the engine keeps one working order per
 ///   instrument). Timeouts are scanned at most every `min(ackTimeout / 4, 1 ms)`.
 /// - Nothing allocates per order: encoding is into a stack buffer in C, reports go straight into
@@ -120,22 +120,7 @@ public final class OrderRouter: @unchecked Sendable {
     // Router-thread state.
     private var stats = OrderRouterStats()
     private var roundTrip = LatencyHistogram()
-    private var pendingOrders: [Order]
-    private var pendingSentAt: [Int64]
-    /// When the order times out in its current state (see `PendingState`).
-    private var pendingDeadline: [Int64]
-    private var pendingState: [PendingState]
-    private var pendingCount = 0
-
-    /// Where a tracked order is in its life.
-    private enum PendingState: UInt8 {
-        /// Sent; no answer yet. Deadline: sent + ackTimeout.
-        case awaitingAck
-        /// Acknowledged, not yet filled. Deadline: ack + workingTimeout.
-        case working
-        /// Working too long; a CANCEL was sent. Deadline: cancel + ackTimeout.
-        case cancelling
-    }
+    private var inFlight: SwapRemoveArray<InFlightOrder>
     /// The last few timed-out ids, to recognise late reports.
     private var timedOut = [UInt64](repeating: 0, count: 256)
     private var timedOutNext = 0
@@ -152,10 +137,9 @@ public final class OrderRouter: @unchecked Sendable {
         self.config = config
         self.outbound = outbound
         self.executions = executions
-        pendingOrders = [Order](repeating: Order(), count: config.maxInFlight)
-        pendingSentAt = [Int64](repeating: 0, count: config.maxInFlight)
-        pendingDeadline = [Int64](repeating: 0, count: config.maxInFlight)
-        pendingState = [PendingState](repeating: .awaitingAck, count: config.maxInFlight)
+        inFlight = SwapRemoveArray(
+            capacity: config.maxInFlight,
+            placeholder: InFlightOrder(order: Order(), sentAt: 0, deadline: 0, state: .awaitingAck))
     }
 
     deinit { kairos_zorders_dealer_close(dealer) }
@@ -245,13 +229,8 @@ public final class OrderRouter: @unchecked Sendable {
             return
         }
         stats.ordersSent &+= 1
-        if pendingCount < pendingOrders.count {
-            pendingOrders[pendingCount] = o
-            pendingSentAt[pendingCount] = sentAt
-            pendingDeadline[pendingCount] = sentAt &+ config.ackTimeoutNs
-            pendingState[pendingCount] = .awaitingAck
-            pendingCount &+= 1
-            stats.inFlight = pendingCount
+        if inFlight.append(InFlightOrder(order: o, sentAt: sentAt, deadline: sentAt &+ config.ackTimeoutNs, state: .awaitingAck)) {
+            stats.inFlight = inFlight.count
         } else {
             stats.untracked &+= 1
         }
@@ -285,55 +264,50 @@ public final class OrderRouter: @unchecked Sendable {
         // Final: nothing more will come for this order (a partial fill keeps it working).
         let final = kind == KAIROS_EXEC_REJECT || kind == KAIROS_EXEC_CANCELLED
             || (kind == KAIROS_EXEC_FILL && !(r.leaves_qty > 0))
-        for k in 0..<pendingCount where pendingOrders[k].client_order_id == r.client_order_id {
+        if let k = inFlight.firstIndex(where: { $0.order.client_order_id == r.client_order_id }) {
             let now = MonotonicClock.nanoseconds()
-            if pendingState[k] == .awaitingAck { roundTrip.record(now &- pendingSentAt[k]) }
+            if inFlight[k].state == .awaitingAck { roundTrip.record(now &- inFlight[k].sentAt) }
             if final {
-                removePending(at: k)
-            } else if pendingState[k] == .awaitingAck {
-                pendingState[k] = .working
-                pendingDeadline[k] = now &+ config.workingTimeoutNs
+                removeInFlight(at: k)
+            } else if inFlight[k].state == .awaitingAck {
+                inFlight[k].state = .working
+                inFlight[k].deadline = now &+ config.workingTimeoutNs
             }
             found = true
-            break
         }
         if !found && timedOut.contains(r.client_order_id) && r.client_order_id != 0 { stats.lateReports &+= 1 }
         deliver(r)
     }
 
-    private func removePending(at k: Int) {
-        pendingCount &-= 1
-        pendingOrders[k] = pendingOrders[pendingCount]
-        pendingSentAt[k] = pendingSentAt[pendingCount]
-        pendingDeadline[k] = pendingDeadline[pendingCount]
-        pendingState[k] = pendingState[pendingCount]
-        stats.inFlight = pendingCount
+    private func removeInFlight(at k: Int) {
+        inFlight.remove(at: k)
+        stats.inFlight = inFlight.count
     }
 
     /// Handles every tracked order past its deadline. Returns how many.
     private func expire(now: Int64) -> Int {
         var n = 0
         var k = 0
-        while k < pendingCount {
-            guard now &- pendingDeadline[k] >= 0 else {
+        while k < inFlight.count {
+            guard now &- inFlight[k].deadline >= 0 else {
                 k &+= 1
                 continue
             }
             n &+= 1
-            let o = pendingOrders[k]
-            if pendingState[k] == .working {
+            let o = inFlight[k].order
+            if inFlight[k].state == .working {
                 // Acknowledged but never filled: ask the gateway to cancel; its answer (CANCELLED,
                 // or the FILL that raced the cancel) ends the order.
                 stats.workingTimeouts &+= 1
-                pendingState[k] = .cancelling
-                pendingDeadline[k] = now &+ config.ackTimeoutNs
+                inFlight[k].state = .cancelling
+                inFlight[k].deadline = now &+ config.ackTimeoutNs
                 sendCancel(of: o)
                 k &+= 1
                 continue
             }
-            if pendingState[k] == .cancelling { stats.cancelTimeouts &+= 1 }
-            let wasAwaitingAck = pendingState[k] == .awaitingAck
-            removePending(at: k)
+            if inFlight[k].state == .cancelling { stats.cancelTimeouts &+= 1 }
+            let wasAwaitingAck = inFlight[k].state == .awaitingAck
+            removeInFlight(at: k)
             stats.timeouts &+= 1
             timedOut[timedOutNext] = o.client_order_id
             timedOutNext = (timedOutNext &+ 1) & (timedOut.count &- 1)
@@ -372,5 +346,25 @@ public final class OrderRouter: @unchecked Sendable {
             spins &+= 1
             if spins > 1_000 { sleepMicroseconds(10) }
         }
+    }
+}
+
+/// An order the router sent and still tracks for its timeouts.
+private struct InFlightOrder {
+    var order: Order
+    /// Monotonic send time (round trip to the first answer).
+    var sentAt: Int64
+    /// Monotonic time at which the order times out in its current state.
+    var deadline: Int64
+    var state: State
+
+    /// Where a tracked order is in its life.
+    enum State: UInt8 {
+        /// Sent; no answer yet. Deadline: sent + ackTimeout.
+        case awaitingAck
+        /// Acknowledged, not yet filled. Deadline: ack + workingTimeout.
+        case working
+        /// Working too long; a CANCEL was sent. Deadline: cancel + ackTimeout.
+        case cancelling
     }
 }
