@@ -87,6 +87,51 @@ func temporaryPath(_ name: String) -> String {
     return p
 }
 
+/// A gateway played by the test: a raw ZeroMQ ROUTER on an ephemeral port that answers exactly the
+/// reports the test scripts (or nothing at all).
+final class ScriptedGateway {
+    let socket: UnsafeMutableRawPointer
+    let endpoint: String
+    /// The router's peer identity, learnt from the first order received.
+    var identity = [UInt8]()
+
+    init() throws {
+        socket = try #require(kairos_zsock_new(KAIROS_ZSOCK_ROUTER))
+        #expect(kairos_zsock_bind(socket, "tcp://127.0.0.1:*") == 0)
+        var ep = [CChar](repeating: 0, count: 128)
+        #expect(kairos_zsock_last_endpoint(socket, &ep, ep.count) == 0)
+        endpoint = String(decoding: ep.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+    deinit { kairos_zsock_close(socket) }
+
+    /// Receives [identity, order] (waiting up to 10 s) and decodes the order.
+    func receiveOrder() throws -> Order {
+        var id = [UInt8](repeating: 0, count: 256), frame = [UInt8](repeating: 0, count: 256)
+        let idLen = kairos_zsock_recv(socket, &id, id.count, 10_000)
+        let len = kairos_zsock_recv(socket, &frame, frame.count, 1_000)
+        try #require(idLen > 0 && len > 0)
+        identity = Array(id.prefix(Int(idLen)))
+        var order = Order()
+        try #require(kairos_wire_decode_order(frame, Int(len), &order) == 0)
+        return order
+    }
+
+    /// Sends a report answering `order` to the router.
+    func answer(
+        _ order: Order, _ kind: kairos_exec_kind, leaves: Double = 0, fill: Double = 0, price: Double = 100,
+        reason: OrderRejectReason? = nil
+    ) {
+        var r = ExecutionReport(answering: order, kind: kind, now: WallClock().now(), leaves: leaves, reason: reason)
+        if fill > 0 {
+            r.fill_qty = fill
+            r.fill_price = price
+        }
+        var out = [UInt8](repeating: 0, count: 128)
+        let n = kairos_wire_encode_exec(&r, 9, &out, out.count)
+        #expect(kairos_zsock_send(socket, identity, identity.count, 1) == 0 && kairos_zsock_send(socket, out, Int(n), 0) == 0)
+    }
+}
+
 /// Router ↔ paper gateway over real ZeroMQ TCP loopback sockets, each on its own thread.
 @Suite(.serialized) struct OrderWireThreadedTests {
     struct Rig {
@@ -189,13 +234,9 @@ func temporaryPath(_ name: String) -> String {
     /// ACK and ignores everything after): the router cancels after the working timeout and, with
     /// that cancel unanswered for one ack timeout, gives up with REJECT(timeout).
     @Test func aWorkingOrderWhoseCancelIsNeverAnsweredTimesOut() throws {
-        let gw = try #require(kairos_zsock_new(KAIROS_ZSOCK_ROUTER))
-        defer { kairos_zsock_close(gw) }
-        #expect(kairos_zsock_bind(gw, "tcp://127.0.0.1:*") == 0)
-        var ep = [CChar](repeating: 0, count: 128)
-        #expect(kairos_zsock_last_endpoint(gw, &ep, ep.count) == 0)
+        let gw = try ScriptedGateway()
         var rc = OrderRouterConfig()
-        rc.endpoint = String(decoding: ep.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        rc.endpoint = gw.endpoint
         rc.routingID = "engine-silent"
         rc.ackTimeoutNs = 150_000_000
         rc.workingTimeoutNs = 100_000_000
@@ -204,33 +245,91 @@ func temporaryPath(_ name: String) -> String {
         router.start()
         defer { router.stop() }
         #expect(outbound.push(makeOrder(41, instrument: 1, side: .buy, quantity: 2)))
-        // Receive [identity, order] and answer ACK.
-        var identity = [UInt8](repeating: 0, count: 256), frame = [UInt8](repeating: 0, count: 256)
-        let idLen = kairos_zsock_recv(gw, &identity, identity.count, 10_000)
-        let orderLen = kairos_zsock_recv(gw, &frame, frame.count, 1_000)
-        try #require(idLen > 0 && orderLen > 0)
-        var order = Order()
-        #expect(kairos_wire_decode_order(frame, Int(orderLen), &order) == 0)
-        var ack = ExecutionReport(answering: order, kind: KAIROS_EXEC_ACK, now: WallClock().now())
-        ack.leaves_qty = order.quantity
-        var out = [UInt8](repeating: 0, count: 128)
-        let n = kairos_wire_encode_exec(&ack, 9, &out, out.count)
-        #expect(kairos_zsock_send(gw, identity, Int(idLen), 1) == 0 && kairos_zsock_send(gw, out, Int(n), 0) == 0)
+        let order = try gw.receiveOrder()
+        gw.answer(order, KAIROS_EXEC_ACK, leaves: order.quantity)
         var reports: [ExecutionReport] = []
         try waitFor("the router to give up on order 41") {
             while let r = executions.pop() { reports.append(r) }
             return reports.count >= 2
         }
         // The cancel the router sent after the working timeout reached the (silent) gateway.
-        #expect(kairos_zsock_recv(gw, &identity, identity.count, 1_000) > 0)
-        let cancelLen = kairos_zsock_recv(gw, &frame, frame.count, 1_000)
-        var cancel = Order()
-        #expect(kairos_wire_decode_order(frame, Int(cancelLen), &cancel) == 0)
+        let cancel = try gw.receiveOrder()
         #expect(cancel.client_order_id == 41 && cancel.action == UInt8(KAIROS_ORDER_CANCEL.rawValue))
         #expect(reports.map(\.reportKind) == [KAIROS_EXEC_ACK, KAIROS_EXEC_REJECT])
         #expect(reports[1].rejectReason == .timeout)
         let st = router.statistics
         #expect(st.workingTimeouts == 1 && st.cancelTimeouts == 1 && st.timeouts == 1 && st.inFlight == 0)
+    }
+
+    /// The router tracks an order by `OrderLifecycle`: a second ACK is illegal (counted, forwarded),
+    /// partial fills keep it in flight, the last fill ends it.
+    @Test func partialFillsKeepAnOrderInFlightAndASecondAckIsUnexpected() throws {
+        let gw = try ScriptedGateway()
+        var rc = OrderRouterConfig()
+        rc.endpoint = gw.endpoint
+        rc.routingID = "engine-partial"
+        let outbound = SPSCRing<Order>(capacity: 8), executions = SPSCRing<ExecutionReport>(capacity: 8)
+        let router = try OrderRouter(config: rc, outbound: outbound, executions: executions)
+        router.start()
+        defer { router.stop() }
+        #expect(outbound.push(makeOrder(51, instrument: 2, side: .sell, quantity: 10)))
+        let order = try gw.receiveOrder()
+        gw.answer(order, KAIROS_EXEC_ACK, leaves: 10)
+        gw.answer(order, KAIROS_EXEC_ACK, leaves: 10)
+        gw.answer(order, KAIROS_EXEC_FILL, leaves: 6, fill: 4)
+        var reports = try collect(3, from: executions)
+        var st = router.statistics
+        #expect(st.inFlight == 1 && st.unexpectedReports == 1 && st.acks == 2 && st.fills == 1)
+        gw.answer(order, KAIROS_EXEC_FILL, leaves: 0, fill: 6)
+        reports += try collect(1, from: executions)
+        try waitFor("the order to leave the table") { router.statistics.inFlight == 0 }
+        st = router.statistics
+        #expect(reports.map(\.reportKind) == [KAIROS_EXEC_ACK, KAIROS_EXEC_ACK, KAIROS_EXEC_FILL, KAIROS_EXEC_FILL])
+        #expect(st.fills == 2 && st.unexpectedReports == 1 && st.timeouts == 0 && st.lateReports == 0)
+        router.stop()  // publishes the round-trip histogram
+        #expect(router.roundTripLatency.totalCount == 1)  // send → first answer, once
+    }
+
+    /// A gateway slower than the ack timeout: the router times the engine's order out, and the
+    /// gateway's FILL arrives afterwards. It is a late report (counted by the router) and a real
+    /// execution (booked by the engine), while the engine's working order stays freed.
+    @Test func aFillAfterTheTimeoutIsLateAndTheEngineBooksIt() throws {
+        let gw = try ScriptedGateway()
+        let inbound = SPSCRing<Tick>(capacity: 16), outbound = SPSCRing<Order>(capacity: 16)
+        let executions = SPSCRing<ExecutionReport>(capacity: 16)
+        let engine = try Engine(
+            config: EngineConfig.synthetic(instruments: 1, capitalPerInstrument: 10_000),
+            policy: ScriptedPolicy(target: 0.5), clock: SimulatedClock(), inbound: inbound, outbound: outbound,
+            executions: executions)
+        var rc = OrderRouterConfig()
+        rc.endpoint = gw.endpoint
+        rc.routingID = "engine-slow-gateway"
+        rc.ackTimeoutNs = 30_000_000
+        let router = try OrderRouter(config: rc, outbound: outbound, executions: executions)
+        router.start()
+        defer { router.stop() }
+        let t = Tick(instrument: InstrumentID(0), seq: 1, exchangeTime: 10, receiveTime: 10, bid: 99.99, ask: 100.01)
+        #expect(engine.processTick(t))
+        let order = try gw.receiveOrder()
+        try waitFor("the router's timeout to reach the engine") {
+            engine.drainExecutions()
+            return engine.counters.orderTimeouts == 1
+        }
+        #expect(engine.workingOrder(of: InstrumentID(0)) == nil)
+        let cancel = try gw.receiveOrder()  // cancelOnTimeout
+        #expect(cancel.client_order_id == order.client_order_id && cancel.action == UInt8(KAIROS_ORDER_CANCEL.rawValue))
+        // Too late: the gateway had filled it before the cancel came.
+        gw.answer(order, KAIROS_EXEC_ACK, leaves: order.quantity)
+        gw.answer(order, KAIROS_EXEC_FILL, leaves: 0, fill: order.quantity, price: 100.01)
+        gw.answer(cancel, KAIROS_EXEC_REJECT, reason: .unknownOrder)
+        try waitFor("the late reports to reach the engine") {
+            engine.drainExecutions()
+            return engine.counters.lateExecutions == 3
+        }
+        #expect(router.statistics.lateReports == 3 && router.statistics.inFlight == 0)
+        #expect(engine.counters.lateFills == 1 && engine.counters.unknownExecutions == 0)
+        #expect(engine.portfolio.positions[0].quantity == order.quantity)
+        #expect(engine.workingOrder(of: InstrumentID(0)) == nil)
     }
 
     @Test func anOrderWithoutAnyQuoteIsRejected() throws {

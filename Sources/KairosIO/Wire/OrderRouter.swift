@@ -58,8 +58,12 @@ public struct OrderRouterStats: Sendable, Equatable {
     public var malformedReports = WireDecodeErrorCounts()
     /// Orders with no answer within the timeout; each produced a synthesized REJECT(timeout).
     public var timeouts: UInt64 = 0
-    /// Reports that arrived for an order after it had timed out (forwarded to the engine anyway).
+    /// Reports that arrived for an order after it had timed out (forwarded to the engine anyway,
+    /// which books a late FILL: see `OrderTransition.late`).
     public var lateReports: UInt64 = 0
+    /// Reports not legal in their order's state (`OrderLifecycle`), e.g. a second ACK; forwarded
+    /// to the engine, which ignores them by the same rules.
+    public var unexpectedReports: UInt64 = 0
     /// Orders sent while the in-flight table was full (no timeout protection for them).
     public var untracked: UInt64 = 0
     /// Times a report had to wait for room in the executions ring.
@@ -139,7 +143,7 @@ public final class OrderRouter: @unchecked Sendable {
         self.executions = executions
         inFlight = SwapRemoveArray(
             capacity: config.maxInFlight,
-            placeholder: InFlightOrder(order: Order(), sentAt: 0, deadline: 0, state: .awaitingAck))
+            placeholder: InFlightOrder(order: Order(), sentAt: 0, deadline: 0, lifecycle: .sent))
     }
 
     deinit { kairos_zorders_dealer_close(dealer) }
@@ -229,7 +233,7 @@ public final class OrderRouter: @unchecked Sendable {
             return
         }
         stats.ordersSent &+= 1
-        if inFlight.append(InFlightOrder(order: o, sentAt: sentAt, deadline: sentAt &+ config.ackTimeoutNs, state: .awaitingAck)) {
+        if inFlight.append(InFlightOrder(order: o, sentAt: sentAt, deadline: sentAt &+ config.ackTimeoutNs, lifecycle: .sent)) {
             stats.inFlight = inFlight.count
         } else {
             stats.untracked &+= 1
@@ -259,23 +263,27 @@ public final class OrderRouter: @unchecked Sendable {
         case KAIROS_EXEC_REJECT: stats.rejects &+= 1
         default: stats.cancelled &+= 1
         }
-        var found = false
-        let kind = kairos_exec_kind(rawValue: UInt32(r.kind))
-        // Final: nothing more will come for this order (a partial fill keeps it working).
-        let final = kind == KAIROS_EXEC_REJECT || kind == KAIROS_EXEC_CANCELLED
-            || (kind == KAIROS_EXEC_FILL && !(r.leaves_qty > 0))
-        if let k = inFlight.firstIndex(where: { $0.order.client_order_id == r.client_order_id }) {
+        if let k = inFlight.firstIndex(where: { $0.order.client_order_id == r.client_order_id }),
+            let event = OrderEvent(r)
+        {
             let now = MonotonicClock.nanoseconds()
-            if inFlight[k].state == .awaitingAck { roundTrip.record(now &- inFlight[k].sentAt) }
-            if final {
+            let before = inFlight[k].lifecycle
+            if before == .sent { roundTrip.record(now &- inFlight[k].sentAt) }
+            switch inFlight[k].lifecycle.apply(event) {
+            case .moved(let state) where state.isFinal:
                 removeInFlight(at: k)
-            } else if inFlight[k].state == .awaitingAck {
-                inFlight[k].state = .working
-                inFlight[k].deadline = now &+ config.workingTimeoutNs
+            case .moved:
+                // The first answer (ACK, or a partial fill without one): the working timeout runs
+                // from now. Later partial fills do not extend it.
+                if before == .sent { inFlight[k].deadline = now &+ config.workingTimeoutNs }
+            case .illegal, .late:
+                // A second ACK, say. Forwarded anyway: the engine applies the same rules and
+                // ignores it too. (`late` cannot happen: timed-out orders leave the table.)
+                stats.unexpectedReports &+= 1
             }
-            found = true
+        } else if r.client_order_id != 0 && timedOut.contains(r.client_order_id) {
+            stats.lateReports &+= 1
         }
-        if !found && timedOut.contains(r.client_order_id) && r.client_order_id != 0 { stats.lateReports &+= 1 }
         deliver(r)
     }
 
@@ -295,24 +303,28 @@ public final class OrderRouter: @unchecked Sendable {
             }
             n &+= 1
             let o = inFlight[k].order
-            if inFlight[k].state == .working {
-                // Acknowledged but never filled: ask the gateway to cancel; its answer (CANCELLED,
-                // or the FILL that raced the cancel) ends the order.
+            let state = inFlight[k].lifecycle
+            if !state.isAwaitingAnswer {
+                // Acknowledged but not filled in time: ask the gateway to cancel; its answer
+                // (CANCELLED, or the FILL that raced the cancel) ends the order.
                 stats.workingTimeouts &+= 1
-                inFlight[k].state = .cancelling
+                inFlight[k].lifecycle.apply(.cancelRequested)
                 inFlight[k].deadline = now &+ config.ackTimeoutNs
                 sendCancel(of: o)
                 k &+= 1
                 continue
             }
-            if inFlight[k].state == .cancelling { stats.cancelTimeouts &+= 1 }
-            let wasAwaitingAck = inFlight[k].state == .awaitingAck
+            // The new order, or the cancel of one working too long, went unanswered: give up.
+            if state == .cancelRequested { stats.cancelTimeouts &+= 1 }
             removeInFlight(at: k)
             stats.timeouts &+= 1
             timedOut[timedOutNext] = o.client_order_id
             timedOutNext = (timedOutNext &+ 1) & (timedOut.count &- 1)
             deliver(synthesizedReject(o, reason: .timeout))
-            if wasAwaitingAck && config.cancelOnTimeout { sendCancel(of: o) }
+            // A gateway that is only slow may still fill the new order; the cancel asks it not to.
+            // Not a transition: the order is already given up, and whatever the gateway answers
+            // is late (`OrderTransition.late`).
+            if state == .sent && config.cancelOnTimeout { sendCancel(of: o) }
         }
         return n
     }
@@ -354,17 +366,10 @@ private struct InFlightOrder {
     var order: Order
     /// Monotonic send time (round trip to the first answer).
     var sentAt: Int64
-    /// Monotonic time at which the order times out in its current state.
+    /// Monotonic time at which the order times out in its current state: sent + ackTimeout while
+    /// `sent`, first answer + workingTimeout while working or partially filled, cancel sent +
+    /// ackTimeout while `cancelRequested`.
     var deadline: Int64
-    var state: State
-
-    /// Where a tracked order is in its life.
-    enum State: UInt8 {
-        /// Sent; no answer yet. Deadline: sent + ackTimeout.
-        case awaitingAck
-        /// Acknowledged, not yet filled. Deadline: ack + workingTimeout.
-        case working
-        /// Working too long; a CANCEL was sent. Deadline: cancel + ackTimeout.
-        case cancelling
-    }
+    /// Always live: an order leaves the table when its lifecycle becomes final.
+    var lifecycle: OrderLifecycle
 }
