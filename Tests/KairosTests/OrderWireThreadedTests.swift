@@ -388,6 +388,27 @@ final class ScriptedGateway {
         #expect(s.timeouts == 1 && s.inFlight == 0 && s.cancelsSent == 1 && s.acks == 0)
     }
 
+    #if KAIROS_CHECK_INVARIANTS
+    /// The in-flight table's invariants are checked (debug builds): a count that disagrees with
+    /// the table stops the process.
+    @Test func aBrokenInFlightTableStopsTheInvariantCheck() async {
+        await #expect(processExitsWith: .success) { Self.unstartedRouter()._checkInvariants() }  // consistent
+        await #expect(processExitsWith: .failure) {
+            let r = Self.unstartedRouter()
+            r.stats.inFlight = 1
+            r._checkInvariants()
+        }
+    }
+
+    /// A router for a gateway that is not there, never started.
+    static func unstartedRouter() -> OrderRouter {
+        var c = OrderRouterConfig()
+        c.endpoint = "tcp://127.0.0.1:1"
+        return try! OrderRouter(
+            config: c, outbound: SPSCRing<Order>(capacity: 8), executions: SPSCRing<ExecutionReport>(capacity: 8))
+    }
+    #endif
+
     @Test func theEngineFreesItsWorkingOrderOnATimeout() throws {
         // Through a real Engine: its order goes out via the router to an absent gateway, and the
         // synthesized REJECT(timeout) releases the engine's working order.

@@ -390,6 +390,7 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
         nextSnapshotAt = now &+ config.snapshotIntervalNs
         checkStaleFeeds(now: now)
         portfolio._checkInvariants()
+        risk._checkInvariants()
         if now >= nextEquitySampleAt {
             portfolio.reanchor()
             portfolio.sampleEquity(at: now)

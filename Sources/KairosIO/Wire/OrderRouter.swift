@@ -121,10 +121,11 @@ public final class OrderRouter: @unchecked Sendable {
     private let publishedStats = Mutex(OrderRouterStats())
     private let publishedRoundTrip = Mutex(LatencyHistogram())
 
-    // Router-thread state.
-    private var stats = OrderRouterStats()
+    // Router-thread state (internal, not private, so tests can check `_checkInvariants` catches
+    // a broken table).
+    var stats = OrderRouterStats()
     private var roundTrip = LatencyHistogram()
-    private var inFlight: SwapRemoveArray<InFlightOrder>
+    var inFlight: SwapRemoveArray<InFlightOrder>
     /// The last few timed-out ids, to recognise late reports.
     private var timedOut = [UInt64](repeating: 0, count: 256)
     private var timedOutNext = 0
@@ -187,6 +188,7 @@ public final class OrderRouter: @unchecked Sendable {
             if now >= nextScan {
                 work &+= expire(now: now)
                 nextScan = now &+ scanEvery
+                _checkInvariants()  // debug builds only; at most every scan period
             }
             if now >= nextHistogram {
                 publishRoundTrip()
@@ -204,6 +206,35 @@ public final class OrderRouter: @unchecked Sendable {
         }
         publishedStats.withLock { $0 = stats }
         publishRoundTrip()
+        _checkInvariants()
+    }
+
+    /// Stops the process if the in-flight table is inconsistent; empty unless KAIROS_CHECK_INVARIANTS.
+    /// O(in flight); the router thread calls it once per timeout scan (and the tests on a stopped
+    /// router). Invariants: the table's own (`SwapRemoveArray`); `stats.inFlight` is its count;
+    /// it holds no more orders than were sent and tracked; every order in it is live
+    /// (`OrderLifecycle`), one still `sent` times out exactly `ackTimeoutNs` after it was sent and
+    /// any other one no earlier than it was sent; the timed-out ring's cursor is inside it and its
+    /// size a power of two (the cursor wraps with a mask). Client order ids are the engine's to
+    /// keep unique, so they are not checked here.
+    func _checkInvariants() {
+        #if KAIROS_CHECK_INVARIANTS
+        inFlight._checkInvariants()
+        precondition(stats.inFlight == inFlight.count, "stats say \(stats.inFlight) in flight, table has \(inFlight.count)")
+        precondition(
+            UInt64(inFlight.count) <= stats.ordersSent &- stats.untracked,
+            "\(inFlight.count) in flight of \(stats.ordersSent) sent, \(stats.untracked) untracked")
+        for o in inFlight {
+            precondition(!o.lifecycle.isFinal, "a \(o.lifecycle) order left in flight")
+            if o.lifecycle == .sent {
+                precondition(o.deadline == o.sentAt &+ config.ackTimeoutNs, "unanswered order with a deadline other than its ack timeout")
+            } else {
+                precondition(o.deadline >= o.sentAt, "deadline before the order was sent")
+            }
+        }
+        precondition(timedOut.count > 0 && timedOut.count & (timedOut.count &- 1) == 0, "timed-out ring size not a power of two")
+        precondition(timedOutNext >= 0 && timedOutNext < timedOut.count, "timed-out ring cursor out of range")
+        #endif
     }
 
     private func publishRoundTrip() {
@@ -362,7 +393,7 @@ public final class OrderRouter: @unchecked Sendable {
 }
 
 /// An order the router sent and still tracks for its timeouts.
-private struct InFlightOrder {
+struct InFlightOrder {
     var order: Order
     /// Monotonic send time (round trip to the first answer).
     var sentAt: Int64
