@@ -286,6 +286,17 @@ extension Engine where Policy == ScriptedPolicy {
         return try #require(outbound.pop())
     }
 
+    func reject(_ o: Order, _ reason: OrderRejectReason) -> ExecutionReport {
+        ExecutionReport(answering: o, kind: KAIROS_EXEC_REJECT, now: 0, reason: reason)
+    }
+
+    /// Lets the engine send an order at `t` and answers it with a REJECT for `reason`.
+    func rejectedOrder(from engine: Engine<ScriptedPolicy, SimulatedClock>, at t: Int64, _ reason: OrderRejectReason) throws -> Order {
+        let o = try order(from: engine, at: t)
+        engine.processExecution(reject(o, reason))
+        return o
+    }
+
     func fill(_ o: Order, _ quantity: Double, leaves: Double, price: Double = 100) -> ExecutionReport {
         var r = ExecutionReport(answering: o, kind: KAIROS_EXEC_FILL, now: 0, leaves: leaves)
         r.fill_qty = quantity
@@ -317,8 +328,7 @@ extension Engine where Policy == ScriptedPolicy {
     /// venue's answers to the first arrive: the FILL is booked, the rest only counted.
     @Test func aFillAfterTheRouterTimedTheOrderOutIsBooked() throws {
         let e = try engine()
-        let first = try order(from: e, at: 10)
-        e.processExecution(ExecutionReport(answering: first, kind: KAIROS_EXEC_REJECT, now: 0, reason: .timeout))
+        let first = try rejectedOrder(from: e, at: 10, .timeout)
         #expect(e.workingOrder(of: id) == nil)
         #expect(e.counters.orderTimeouts == 1 && e.counters.venueRejects == 1)
         #expect(e.risk.consecutiveOrderTimeouts == 1)
@@ -337,7 +347,7 @@ extension Engine where Policy == ScriptedPolicy {
         #expect(e.workingOrder(of: id)?.id == second.client_order_id && e.workingOrder(of: id)?.quantity == 50)
         #expect(e.grossNotional == 100 * 100)
         e.processExecution(ExecutionReport(answering: first, kind: KAIROS_EXEC_CANCELLED, now: 0, leaves: 50))
-        e.processExecution(ExecutionReport(answering: first, kind: KAIROS_EXEC_REJECT, now: 0, reason: .timeout))
+        e.processExecution(reject(first, .timeout))
         #expect(e.counters.lateExecutions == 3 && e.counters.unexpectedExecutions == 1)
         #expect(e.portfolio.positions[0].quantity == 50 && e.counters.unknownExecutions == 0)
 
@@ -349,10 +359,8 @@ extension Engine where Policy == ScriptedPolicy {
     /// Only an instrument's last timed-out order is remembered; older ones are unknown.
     @Test func aFillForAnOlderTimedOutOrderIsUnknown() throws {
         let e = try engine()
-        let first = try order(from: e, at: 10)
-        e.processExecution(ExecutionReport(answering: first, kind: KAIROS_EXEC_REJECT, now: 0, reason: .timeout))
-        let second = try order(from: e, at: 20)
-        e.processExecution(ExecutionReport(answering: second, kind: KAIROS_EXEC_REJECT, now: 0, reason: .timeout))
+        let first = try rejectedOrder(from: e, at: 10, .timeout)
+        let second = try rejectedOrder(from: e, at: 20, .timeout)
         e.processExecution(fill(first, 50, leaves: 0))
         #expect(e.counters.unknownExecutions == 1 && e.counters.lateFills == 0)
         #expect(e.portfolio.positions[0].quantity == 0)
@@ -364,13 +372,10 @@ extension Engine where Policy == ScriptedPolicy {
     /// answers count as signs of a live gateway.
     @Test func rejectsEndTheOrderAndOnlyVenueAnswersResetTheTimeoutCount() throws {
         let e = try engine()
-        let first = try order(from: e, at: 10)
-        e.processExecution(ExecutionReport(answering: first, kind: KAIROS_EXEC_REJECT, now: 0, reason: .timeout))
-        let second = try order(from: e, at: 20)
-        e.processExecution(ExecutionReport(answering: second, kind: KAIROS_EXEC_REJECT, now: 0, reason: .sendFailed))
+        _ = try rejectedOrder(from: e, at: 10, .timeout)
+        _ = try rejectedOrder(from: e, at: 20, .sendFailed)
         #expect(e.workingOrder(of: id) == nil && e.risk.consecutiveOrderTimeouts == 1)
-        let third = try order(from: e, at: 30)
-        e.processExecution(ExecutionReport(answering: third, kind: KAIROS_EXEC_REJECT, now: 0, reason: .noQuote))
+        _ = try rejectedOrder(from: e, at: 30, .noQuote)
         #expect(e.workingOrder(of: id) == nil && e.risk.consecutiveOrderTimeouts == 0)
         #expect(e.counters.venueRejects == 3 && e.counters.orderTimeouts == 1)
         let fourth = try order(from: e, at: 40)

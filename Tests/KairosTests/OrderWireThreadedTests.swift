@@ -104,6 +104,21 @@ final class ScriptedGateway {
     }
     deinit { kairos_zsock_close(socket) }
 
+    /// A started `OrderRouter` connected to this gateway as `routingID`, with its rings; `configure`
+    /// adjusts the rest of its configuration. The caller stops it.
+    func startRouter(_ routingID: String, configure: (inout OrderRouterConfig) -> Void = { _ in }) throws
+        -> (OrderRouter, outbound: SPSCRing<Order>, executions: SPSCRing<ExecutionReport>)
+    {
+        var c = OrderRouterConfig()
+        c.endpoint = endpoint
+        c.routingID = routingID
+        configure(&c)
+        let outbound = SPSCRing<Order>(capacity: 8), executions = SPSCRing<ExecutionReport>(capacity: 8)
+        let router = try OrderRouter(config: c, outbound: outbound, executions: executions)
+        router.start()
+        return (router, outbound, executions)
+    }
+
     /// Receives [identity, order] (waiting up to 10 s) and decodes the order.
     func receiveOrder() throws -> Order {
         var id = [UInt8](repeating: 0, count: 256), frame = [UInt8](repeating: 0, count: 256)
@@ -235,14 +250,10 @@ final class ScriptedGateway {
     /// that cancel unanswered for one ack timeout, gives up with REJECT(timeout).
     @Test func aWorkingOrderWhoseCancelIsNeverAnsweredTimesOut() throws {
         let gw = try ScriptedGateway()
-        var rc = OrderRouterConfig()
-        rc.endpoint = gw.endpoint
-        rc.routingID = "engine-silent"
-        rc.ackTimeoutNs = 150_000_000
-        rc.workingTimeoutNs = 100_000_000
-        let outbound = SPSCRing<Order>(capacity: 8), executions = SPSCRing<ExecutionReport>(capacity: 8)
-        let router = try OrderRouter(config: rc, outbound: outbound, executions: executions)
-        router.start()
+        let (router, outbound, executions) = try gw.startRouter("engine-silent") {
+            $0.ackTimeoutNs = 150_000_000
+            $0.workingTimeoutNs = 100_000_000
+        }
         defer { router.stop() }
         #expect(outbound.push(makeOrder(41, instrument: 1, side: .buy, quantity: 2)))
         let order = try gw.receiveOrder()
@@ -265,12 +276,7 @@ final class ScriptedGateway {
     /// partial fills keep it in flight, the last fill ends it.
     @Test func partialFillsKeepAnOrderInFlightAndASecondAckIsUnexpected() throws {
         let gw = try ScriptedGateway()
-        var rc = OrderRouterConfig()
-        rc.endpoint = gw.endpoint
-        rc.routingID = "engine-partial"
-        let outbound = SPSCRing<Order>(capacity: 8), executions = SPSCRing<ExecutionReport>(capacity: 8)
-        let router = try OrderRouter(config: rc, outbound: outbound, executions: executions)
-        router.start()
+        let (router, outbound, executions) = try gw.startRouter("engine-partial")
         defer { router.stop() }
         #expect(outbound.push(makeOrder(51, instrument: 2, side: .sell, quantity: 10)))
         let order = try gw.receiveOrder()
@@ -295,21 +301,13 @@ final class ScriptedGateway {
     /// execution (booked by the engine), while the engine's working order stays freed.
     @Test func aFillAfterTheTimeoutIsLateAndTheEngineBooksIt() throws {
         let gw = try ScriptedGateway()
-        let inbound = SPSCRing<Tick>(capacity: 16), outbound = SPSCRing<Order>(capacity: 16)
-        let executions = SPSCRing<ExecutionReport>(capacity: 16)
-        let engine = try Engine(
-            config: EngineConfig.synthetic(instruments: 1, capitalPerInstrument: 10_000),
-            policy: ScriptedPolicy(target: 0.5), clock: SimulatedClock(), inbound: inbound, outbound: outbound,
-            executions: executions)
         var rc = OrderRouterConfig()
         rc.endpoint = gw.endpoint
         rc.routingID = "engine-slow-gateway"
         rc.ackTimeoutNs = 30_000_000
-        let router = try OrderRouter(config: rc, outbound: outbound, executions: executions)
-        router.start()
+        let (engine, router) = try Self.engineBehindRouter(rc)
         defer { router.stop() }
-        let t = Tick(instrument: InstrumentID(0), seq: 1, exchangeTime: 10, receiveTime: 10, bid: 99.99, ask: 100.01)
-        #expect(engine.processTick(t))
+        #expect(engine.processTick(Self.tradingTick))
         let order = try gw.receiveOrder()
         try waitFor("the router's timeout to reach the engine") {
             engine.drainExecutions()
@@ -400,6 +398,22 @@ final class ScriptedGateway {
         }
     }
 
+    /// A real engine that wants half its 10,000 allocation long on one instrument, its orders
+    /// going through a started `OrderRouter` with `config` (the caller stops it).
+    static func engineBehindRouter(_ config: OrderRouterConfig) throws -> (Engine<ScriptedPolicy, SimulatedClock>, OrderRouter) {
+        let outbound = SPSCRing<Order>(capacity: 16), executions = SPSCRing<ExecutionReport>(capacity: 16)
+        let engine = try Engine(
+            config: EngineConfig.synthetic(instruments: 1, capitalPerInstrument: 10_000),
+            policy: ScriptedPolicy(target: 0.5), clock: SimulatedClock(), inbound: SPSCRing<Tick>(capacity: 16),
+            outbound: outbound, executions: executions)
+        let router = try OrderRouter(config: config, outbound: outbound, executions: executions)
+        router.start()
+        return (engine, router)
+    }
+
+    /// A tick at mid 100 on which that engine sends its order.
+    static let tradingTick = Tick(instrument: InstrumentID(0), seq: 1, exchangeTime: 10, receiveTime: 10, bid: 99.99, ask: 100.01)
+
     /// A router for a gateway that is not there, never started.
     static func unstartedRouter() -> OrderRouter {
         var c = OrderRouterConfig()
@@ -412,21 +426,12 @@ final class ScriptedGateway {
     @Test func theEngineFreesItsWorkingOrderOnATimeout() throws {
         // Through a real Engine: its order goes out via the router to an absent gateway, and the
         // synthesized REJECT(timeout) releases the engine's working order.
-        let inbound = SPSCRing<Tick>(capacity: 16)
-        let outbound = SPSCRing<Order>(capacity: 16)
-        let executions = SPSCRing<ExecutionReport>(capacity: 16)
-        let engine = try Engine(
-            config: EngineConfig.synthetic(instruments: 1, capitalPerInstrument: 10_000),
-            policy: ScriptedPolicy(target: 0.5), clock: SimulatedClock(), inbound: inbound, outbound: outbound,
-            executions: executions)
         var c = OrderRouterConfig()
         c.endpoint = "tcp://127.0.0.1:1"
         c.ackTimeoutNs = 20_000_000
-        let router = try OrderRouter(config: c, outbound: outbound, executions: executions)
-        router.start()
+        let (engine, router) = try Self.engineBehindRouter(c)
         defer { router.stop() }
-        let t = Tick(instrument: InstrumentID(0), seq: 1, exchangeTime: 10, receiveTime: 10, bid: 99.99, ask: 100.01)
-        #expect(engine.processTick(t))
+        #expect(engine.processTick(Self.tradingTick))
         #expect(engine.workingOrder(of: InstrumentID(0)) != nil)
         try waitFor("the engine to see the timeout") {
             engine.drainExecutions()
