@@ -236,8 +236,10 @@ final class ScriptedGateway {
             while let r = rig.executions.pop() { reports.append(r) }
             return reports.contains { $0.reportKind != KAIROS_EXEC_ACK }
         }
-        let working = rig.router.statistics
         rig.stop()
+        // Read after stop: the router publishes its counters after the loop iteration that
+        // delivered the report, so a read right after popping it can be one iteration old.
+        let working = rig.router.statistics
         #expect(reports.map(\.reportKind) == [KAIROS_EXEC_ACK, KAIROS_EXEC_CANCELLED])
         #expect(reports.allSatisfy { $0.client_order_id == 21 })
         #expect(working.workingTimeouts == 1 && working.cancelsSent == 1)
@@ -268,6 +270,7 @@ final class ScriptedGateway {
         #expect(cancel.client_order_id == 41 && cancel.action == UInt8(KAIROS_ORDER_CANCEL.rawValue))
         #expect(reports.map(\.reportKind) == [KAIROS_EXEC_ACK, KAIROS_EXEC_REJECT])
         #expect(reports[1].rejectReason == .timeout)
+        router.stop()  // its final counters (published after the iteration that delivered the reject)
         let st = router.statistics
         #expect(st.workingTimeouts == 1 && st.cancelTimeouts == 1 && st.timeouts == 1 && st.inFlight == 0)
     }
@@ -284,6 +287,7 @@ final class ScriptedGateway {
         gw.answer(order, KAIROS_EXEC_ACK, leaves: 10)
         gw.answer(order, KAIROS_EXEC_FILL, leaves: 6, fill: 4)
         var reports = try collect(3, from: executions)
+        try waitFor("the router's counters for those reports") { router.statistics.fills == 1 }
         var st = router.statistics
         #expect(st.inFlight == 1 && st.unexpectedReports == 1 && st.acks == 2 && st.fills == 1)
         gw.answer(order, KAIROS_EXEC_FILL, leaves: 0, fill: 6)
@@ -324,6 +328,7 @@ final class ScriptedGateway {
             engine.drainExecutions()
             return engine.counters.lateExecutions == 3
         }
+        router.stop()  // its final counters
         #expect(router.statistics.lateReports == 3 && router.statistics.inFlight == 0)
         #expect(engine.counters.lateFills == 1 && engine.counters.unknownExecutions == 0)
         #expect(engine.portfolio.positions[0].quantity == order.quantity)
@@ -438,6 +443,7 @@ final class ScriptedGateway {
             return engine.workingOrder(of: InstrumentID(0)) == nil
         }
         #expect(engine.counters.venueRejects == 1)
+        router.stop()  // its final counters
         #expect(router.statistics.timeouts == 1)
     }
 
