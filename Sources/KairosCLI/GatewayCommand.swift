@@ -111,7 +111,8 @@ struct GatewayCommand: ParsableCommand {
             orders \(s.ordersReceived)  acks \(s.acks)  fills \(s.fills)  rejects \(s.rejects) \
             (no quote \(s.rejectsNoQuote))  cancels \(s.cancels)/\(s.cancelsReceived)  working \(s.working)
             ticks \(s.ticksReceived)  instruments quoted \(s.instrumentsQuoted)  bad quotes \(s.badQuotes)
-            malformed orders \(s.malformedOrders.total)  malformed ticks \(s.malformedTicks.total)  \
+            malformed orders \(s.malformedOrders.total) (\(s.malformedOrders))
+            malformed ticks \(s.malformedTicks.total) (\(s.malformedTicks))
             undeliverable reports \(s.undeliverable)  fill log errors \(s.fillLogErrors)
             notional \(s.filledNotional)  fees \(s.fees)
             """)

@@ -183,7 +183,7 @@ extension CurveSecurityTests {
         #expect(refused[0].kind == UInt8(KAIROS_EXEC_REJECT.rawValue))
         // Never delivered: ZeroMQ refuses the send while no authenticated connection exists
         // (send_failed), or the order waits in the DEALER until the router times it out.
-        #expect([UInt32(KAIROS_ZORDERS_REASON_TIMEOUT), UInt32(KAIROS_ZORDERS_REASON_SEND_FAILED)].contains(refused[0].reason))
+        #expect([OrderRejectReason.timeout, .sendFailed].contains(refused[0].rejectReason))
         #expect(gateway.statistics.ordersReceived == 1)
         #expect(zap.denied >= 1)
     }

@@ -267,3 +267,123 @@ extension Engine where Policy == ScriptedPolicy {
     /// Test hook: change the scripted target between ticks (same thread as the engine).
     func policy_setTarget(_ t: Double?) { setPolicyForTesting { $0.target = t } }
 }
+
+/// `Engine.processExecution` applies reports by `OrderLifecycle`'s rules.
+@Suite struct EngineExecutionTests {
+    let inbound = SPSCRing<Tick>(capacity: 16), outbound = SPSCRing<Order>(capacity: 16)
+    let execs = SPSCRing<ExecutionReport>(capacity: 16)
+    let clock = SimulatedClock()
+    let id = InstrumentID(0)
+
+    /// An engine that wants half its 10,000 allocation long: 50 units at 100.
+    func engine() throws -> Engine<ScriptedPolicy, SimulatedClock> {
+        try Engine(
+            config: EngineConfig.synthetic(instruments: 1, capitalPerInstrument: 10_000), policy: ScriptedPolicy(target: 0.5),
+            clock: clock, inbound: inbound, outbound: outbound, executions: execs)
+    }
+
+    /// Feeds a tick at mid 100 and returns the order it produced.
+    func order(from engine: Engine<ScriptedPolicy, SimulatedClock>, at t: Int64) throws -> Order {
+        clock.advance(to: t)
+        #expect(engine.processTick(Tick(instrument: id, seq: UInt64(t), exchangeTime: t, receiveTime: t, bid: 99.99, ask: 100.01)))
+        return try #require(outbound.pop())
+    }
+
+    func reject(_ o: Order, _ reason: OrderRejectReason) -> ExecutionReport {
+        ExecutionReport(answering: o, kind: KAIROS_EXEC_REJECT, now: 0, reason: reason)
+    }
+
+    /// Lets the engine send an order at `t` and answers it with a REJECT for `reason`.
+    func rejectedOrder(from engine: Engine<ScriptedPolicy, SimulatedClock>, at t: Int64, _ reason: OrderRejectReason) throws -> Order {
+        let o = try order(from: engine, at: t)
+        engine.processExecution(reject(o, reason))
+        return o
+    }
+
+    func fill(_ o: Order, _ quantity: Double, leaves: Double, price: Double = 100) -> ExecutionReport {
+        var r = ExecutionReport(answering: o, kind: KAIROS_EXEC_FILL, now: 0, leaves: leaves)
+        r.fill_qty = quantity
+        r.fill_price = price
+        return r
+    }
+
+    @Test func partialFillsThenTheLastOneAndASecondAckIsIgnored() throws {
+        let e = try engine()
+        let o = try order(from: e, at: 10)
+        #expect(o.quantity == 50)
+        e.processExecution(ExecutionReport(answering: o, kind: KAIROS_EXEC_ACK, now: 0, leaves: 50))
+        e.processExecution(ExecutionReport(answering: o, kind: KAIROS_EXEC_ACK, now: 0, leaves: 50))
+        #expect(e.counters.acks == 1 && e.counters.unexpectedExecutions == 1)
+        e.processExecution(fill(o, 20, leaves: 30))
+        #expect(e.portfolio.positions[0].quantity == 20)
+        #expect(e.workingOrder(of: id)?.id == o.client_order_id && e.workingOrder(of: id)?.quantity == 30)
+        #expect(e.processTick(Tick(instrument: id, seq: 11, exchangeTime: 11, receiveTime: 11, bid: 99.99, ask: 100.01)) == false)
+        e.processExecution(fill(o, 30, leaves: 0))
+        #expect(e.portfolio.positions[0].quantity == 50 && e.workingOrder(of: id) == nil)
+        #expect(e.counters.fills == 2)
+        // The order is over: another fill for it is not the working order's, and not applied.
+        e.processExecution(fill(o, 30, leaves: 0))
+        #expect(e.counters.unknownExecutions == 1 && e.portfolio.positions[0].quantity == 50)
+        #expect(e.grossNotional == 50 * 100)
+    }
+
+    /// The router gave up on an order (REJECT timeout), the engine sent the next one, and then the
+    /// venue's answers to the first arrive: the FILL is booked, the rest only counted.
+    @Test func aFillAfterTheRouterTimedTheOrderOutIsBooked() throws {
+        let e = try engine()
+        let first = try rejectedOrder(from: e, at: 10, .timeout)
+        #expect(e.workingOrder(of: id) == nil)
+        #expect(e.counters.orderTimeouts == 1 && e.counters.venueRejects == 1)
+        #expect(e.risk.consecutiveOrderTimeouts == 1)
+        let second = try order(from: e, at: 20)
+        #expect(second.quantity == 50 && second.client_order_id != first.client_order_id)
+
+        e.processExecution(ExecutionReport(answering: first, kind: KAIROS_EXEC_ACK, now: 0, leaves: 50))
+        #expect(e.counters.lateExecutions == 1 && e.counters.acks == 0)
+        // A late answer is no proof of a healthy gateway: it was slower than the timeout.
+        #expect(e.risk.consecutiveOrderTimeouts == 1)
+        e.processExecution(fill(first, 50, leaves: 0, price: 100.01))
+        #expect(e.counters.lateFills == 1 && e.counters.fills == 0)
+        #expect(e.portfolio.positions[0].quantity == 50)
+        #expect(abs(e.portfolio.positions[0].averagePrice - 100.01) < 1e-12)
+        // The second order still works, sized before the late fill; exposure counts both.
+        #expect(e.workingOrder(of: id)?.id == second.client_order_id && e.workingOrder(of: id)?.quantity == 50)
+        #expect(e.grossNotional == 100 * 100)
+        e.processExecution(ExecutionReport(answering: first, kind: KAIROS_EXEC_CANCELLED, now: 0, leaves: 50))
+        e.processExecution(reject(first, .timeout))
+        #expect(e.counters.lateExecutions == 3 && e.counters.unexpectedExecutions == 1)
+        #expect(e.portfolio.positions[0].quantity == 50 && e.counters.unknownExecutions == 0)
+
+        // The second order's own ACK is the gateway answering: its timeout count resets.
+        e.processExecution(ExecutionReport(answering: second, kind: KAIROS_EXEC_ACK, now: 0, leaves: 50))
+        #expect(e.risk.consecutiveOrderTimeouts == 0 && e.counters.acks == 1)
+    }
+
+    /// Only an instrument's last timed-out order is remembered; older ones are unknown.
+    @Test func aFillForAnOlderTimedOutOrderIsUnknown() throws {
+        let e = try engine()
+        let first = try rejectedOrder(from: e, at: 10, .timeout)
+        let second = try rejectedOrder(from: e, at: 20, .timeout)
+        e.processExecution(fill(first, 50, leaves: 0))
+        #expect(e.counters.unknownExecutions == 1 && e.counters.lateFills == 0)
+        #expect(e.portfolio.positions[0].quantity == 0)
+        e.processExecution(fill(second, 50, leaves: 0))
+        #expect(e.counters.lateFills == 1 && e.portfolio.positions[0].quantity == 50)
+    }
+
+    /// A REJECT for any other reason, and a send failure, end the order; only the venue's own
+    /// answers count as signs of a live gateway.
+    @Test func rejectsEndTheOrderAndOnlyVenueAnswersResetTheTimeoutCount() throws {
+        let e = try engine()
+        _ = try rejectedOrder(from: e, at: 10, .timeout)
+        _ = try rejectedOrder(from: e, at: 20, .sendFailed)
+        #expect(e.workingOrder(of: id) == nil && e.risk.consecutiveOrderTimeouts == 1)
+        _ = try rejectedOrder(from: e, at: 30, .noQuote)
+        #expect(e.workingOrder(of: id) == nil && e.risk.consecutiveOrderTimeouts == 0)
+        #expect(e.counters.venueRejects == 3 && e.counters.orderTimeouts == 1)
+        let fourth = try order(from: e, at: 40)
+        e.processExecution(ExecutionReport(answering: fourth, kind: KAIROS_EXEC_CANCELLED, now: 0, leaves: 50))
+        #expect(e.workingOrder(of: id) == nil && e.counters.cancels == 1)
+        #expect(e.portfolio.positions[0].quantity == 0 && e.grossNotional == 0)
+    }
+}

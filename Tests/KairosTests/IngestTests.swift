@@ -133,7 +133,7 @@ struct IngestThreadedTests {
         #expect(s.decoded == n)
         #expect(s.pushed == n)
         #expect(s.ringFullDrops == 0)
-        #expect(s.decodeErrors == 0 && s.truncated == 0)
+        #expect(s.decodeErrors.total == 0 && s.truncated == 0)
         #expect(s.socketDrops == 0)
         #expect(ring.pushedCount == n && ring.dropCount == 0)
         #expect(s.lastError == 0)
@@ -166,14 +166,14 @@ struct IngestThreadedTests {
 
         let s = ingest.stats
         #expect(s.received == 11)
-        #expect(s.badVersion == 2)
-        #expect(s.badType == 1)
-        #expect(s.shortFrames == 4) // three 71-byte datagrams and the empty one
-        #expect(s.longFrames == 1)
-        #expect(s.badField == 0)
+        #expect(s.decodeErrors[.unknownVersion] == 2)
+        #expect(s.decodeErrors[.unexpectedType] == 1)
+        #expect(s.decodeErrors[.tooShort] == 4) // three 71-byte datagrams and the empty one
+        #expect(s.decodeErrors[.tooLong] == 1)
+        #expect(s.decodeErrors[.fieldOutOfDomain] == 0 && s.decodeErrors[.wrongFrameCount] == 0)
         #expect(s.truncated == 1)   // longer than the receive buffer: cut by the kernel, not decoded
         #expect(s.decoded == 2 && s.pushed == 2)
-        #expect(s.received == s.truncated + s.decodeErrors + s.decoded)
+        #expect(s.received == s.truncated + s.decodeErrors.total + s.decoded)
         #expect(ring.pop()?.seq == 1)
         #expect(ring.pop()?.seq == 1)
         #expect(ring.pop() == nil)

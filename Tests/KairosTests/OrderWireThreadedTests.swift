@@ -90,6 +90,66 @@ func temporaryPath(_ name: String) -> String {
     return p
 }
 
+/// A gateway played by the test: a raw ZeroMQ ROUTER on an ephemeral port that answers exactly the
+/// reports the test scripts (or nothing at all).
+final class ScriptedGateway {
+    let socket: UnsafeMutableRawPointer
+    let endpoint: String
+    /// The router's peer identity, learnt from the first order received.
+    var identity = [UInt8]()
+
+    init() throws {
+        socket = try #require(kairos_zsock_new(KAIROS_ZSOCK_ROUTER))
+        #expect(kairos_zsock_bind(socket, "tcp://127.0.0.1:*") == 0)
+        var ep = [CChar](repeating: 0, count: 128)
+        #expect(kairos_zsock_last_endpoint(socket, &ep, ep.count) == 0)
+        endpoint = String(decoding: ep.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+    deinit { kairos_zsock_close(socket) }
+
+    /// A started `OrderRouter` connected to this gateway as `routingID`, with its rings; `configure`
+    /// adjusts the rest of its configuration. The caller stops it.
+    func startRouter(_ routingID: String, configure: (inout OrderRouterConfig) -> Void = { _ in }) throws
+        -> (OrderRouter, outbound: SPSCRing<Order>, executions: SPSCRing<ExecutionReport>)
+    {
+        var c = OrderRouterConfig()
+        c.endpoint = endpoint
+        c.routingID = routingID
+        configure(&c)
+        let outbound = SPSCRing<Order>(capacity: 8), executions = SPSCRing<ExecutionReport>(capacity: 8)
+        let router = try OrderRouter(config: c, outbound: outbound, executions: executions)
+        router.start()
+        return (router, outbound, executions)
+    }
+
+    /// Receives [identity, order] (waiting up to 10 s) and decodes the order.
+    func receiveOrder() throws -> Order {
+        var id = [UInt8](repeating: 0, count: 256), frame = [UInt8](repeating: 0, count: 256)
+        let idLen = kairos_zsock_recv(socket, &id, id.count, 10_000)
+        let len = kairos_zsock_recv(socket, &frame, frame.count, 1_000)
+        try #require(idLen > 0 && len > 0)
+        identity = Array(id.prefix(Int(idLen)))
+        var order = Order()
+        try #require(kairos_wire_decode_order(frame, Int(len), &order) == 0)
+        return order
+    }
+
+    /// Sends a report answering `order` to the router.
+    func answer(
+        _ order: Order, _ kind: kairos_exec_kind, leaves: Double = 0, fill: Double = 0, price: Double = 100,
+        reason: OrderRejectReason? = nil
+    ) {
+        var r = ExecutionReport(answering: order, kind: kind, now: WallClock().now(), leaves: leaves, reason: reason)
+        if fill > 0 {
+            r.fill_qty = fill
+            r.fill_price = price
+        }
+        var out = [UInt8](repeating: 0, count: 128)
+        let n = kairos_wire_encode_exec(&r, 9, &out, out.count)
+        #expect(kairos_zsock_send(socket, identity, identity.count, 1) == 0 && kairos_zsock_send(socket, out, Int(n), 0) == 0)
+    }
+}
+
 /// Router ↔ paper gateway over real ZeroMQ TCP loopback sockets, each on its own thread.
 @Suite(.serialized) struct OrderWireThreadedTests {
     struct Rig {
@@ -179,8 +239,10 @@ func temporaryPath(_ name: String) -> String {
             while let r = rig.executions.pop() { reports.append(r) }
             return reports.contains { $0.reportKind != KAIROS_EXEC_ACK }
         }
-        let working = rig.router.statistics
         rig.stop()
+        // Read after stop: the router publishes its counters after the loop iteration that
+        // delivered the report, so a read right after popping it can be one iteration old.
+        let working = rig.router.statistics
         #expect(reports.map(\.reportKind) == [KAIROS_EXEC_ACK, KAIROS_EXEC_CANCELLED])
         #expect(reports.allSatisfy { $0.client_order_id == 21 })
         #expect(working.workingTimeouts == 1 && working.cancelsSent == 1)
@@ -192,48 +254,88 @@ func temporaryPath(_ name: String) -> String {
     /// ACK and ignores everything after): the router cancels after the working timeout and, with
     /// that cancel unanswered for one ack timeout, gives up with REJECT(timeout).
     @Test func aWorkingOrderWhoseCancelIsNeverAnsweredTimesOut() throws {
-        let gw = try #require(kairos_zsock_new(KAIROS_ZSOCK_ROUTER))
-        defer { kairos_zsock_close(gw) }
-        #expect(kairos_zsock_bind(gw, "tcp://127.0.0.1:*") == 0)
-        var ep = [CChar](repeating: 0, count: 128)
-        #expect(kairos_zsock_last_endpoint(gw, &ep, ep.count) == 0)
-        var rc = OrderRouterConfig()
-        rc.endpoint = String(decoding: ep.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        rc.routingID = "engine-silent"
-        rc.ackTimeoutNs = 150_000_000
-        rc.workingTimeoutNs = 100_000_000
-        let outbound = SPSCRing<Order>(capacity: 8), executions = SPSCRing<ExecutionReport>(capacity: 8)
-        let router = try OrderRouter(config: rc, outbound: outbound, executions: executions)
-        router.start()
+        let gw = try ScriptedGateway()
+        let (router, outbound, executions) = try gw.startRouter("engine-silent") {
+            $0.ackTimeoutNs = 150_000_000
+            $0.workingTimeoutNs = 100_000_000
+        }
         defer { router.stop() }
         #expect(outbound.push(makeOrder(41, instrument: 1, side: .buy, quantity: 2)))
-        // Receive [identity, order] and answer ACK.
-        var identity = [UInt8](repeating: 0, count: 256), frame = [UInt8](repeating: 0, count: 256)
-        let idLen = kairos_zsock_recv(gw, &identity, identity.count, 10_000)
-        let orderLen = kairos_zsock_recv(gw, &frame, frame.count, 1_000)
-        try #require(idLen > 0 && orderLen > 0)
-        var order = Order()
-        #expect(kairos_wire_decode_order(frame, Int(orderLen), &order) == 0)
-        var ack = ExecutionReport(answering: order, kind: KAIROS_EXEC_ACK, now: WallClock().now(), reason: 0)
-        ack.leaves_qty = order.quantity
-        var out = [UInt8](repeating: 0, count: 128)
-        let n = kairos_wire_encode_exec(&ack, 9, &out, out.count)
-        #expect(kairos_zsock_send(gw, identity, Int(idLen), 1) == 0 && kairos_zsock_send(gw, out, Int(n), 0) == 0)
+        let order = try gw.receiveOrder()
+        gw.answer(order, KAIROS_EXEC_ACK, leaves: order.quantity)
         var reports: [ExecutionReport] = []
         try waitFor("the router to give up on order 41") {
             while let r = executions.pop() { reports.append(r) }
             return reports.count >= 2
         }
         // The cancel the router sent after the working timeout reached the (silent) gateway.
-        #expect(kairos_zsock_recv(gw, &identity, identity.count, 1_000) > 0)
-        let cancelLen = kairos_zsock_recv(gw, &frame, frame.count, 1_000)
-        var cancel = Order()
-        #expect(kairos_wire_decode_order(frame, Int(cancelLen), &cancel) == 0)
+        let cancel = try gw.receiveOrder()
         #expect(cancel.client_order_id == 41 && cancel.action == UInt8(KAIROS_ORDER_CANCEL.rawValue))
         #expect(reports.map(\.reportKind) == [KAIROS_EXEC_ACK, KAIROS_EXEC_REJECT])
-        #expect(reports[1].reason == OrderRejectReason.timeout.rawValue)
+        #expect(reports[1].rejectReason == .timeout)
+        router.stop()  // its final counters (published after the iteration that delivered the reject)
         let st = router.statistics
         #expect(st.workingTimeouts == 1 && st.cancelTimeouts == 1 && st.timeouts == 1 && st.inFlight == 0)
+    }
+
+    /// The router tracks an order by `OrderLifecycle`: a second ACK is illegal (counted, forwarded),
+    /// partial fills keep it in flight, the last fill ends it.
+    @Test func partialFillsKeepAnOrderInFlightAndASecondAckIsUnexpected() throws {
+        let gw = try ScriptedGateway()
+        let (router, outbound, executions) = try gw.startRouter("engine-partial")
+        defer { router.stop() }
+        #expect(outbound.push(makeOrder(51, instrument: 2, side: .sell, quantity: 10)))
+        let order = try gw.receiveOrder()
+        gw.answer(order, KAIROS_EXEC_ACK, leaves: 10)
+        gw.answer(order, KAIROS_EXEC_ACK, leaves: 10)
+        gw.answer(order, KAIROS_EXEC_FILL, leaves: 6, fill: 4)
+        var reports = try collect(3, from: executions)
+        try waitFor("the router's counters for those reports") { router.statistics.fills == 1 }
+        var st = router.statistics
+        #expect(st.inFlight == 1 && st.unexpectedReports == 1 && st.acks == 2 && st.fills == 1)
+        gw.answer(order, KAIROS_EXEC_FILL, leaves: 0, fill: 6)
+        reports += try collect(1, from: executions)
+        try waitFor("the order to leave the table") { router.statistics.inFlight == 0 }
+        st = router.statistics
+        #expect(reports.map(\.reportKind) == [KAIROS_EXEC_ACK, KAIROS_EXEC_ACK, KAIROS_EXEC_FILL, KAIROS_EXEC_FILL])
+        #expect(st.fills == 2 && st.unexpectedReports == 1 && st.timeouts == 0 && st.lateReports == 0)
+        router.stop()  // publishes the round-trip histogram
+        #expect(router.roundTripLatency.totalCount == 1)  // send → first answer, once
+    }
+
+    /// A gateway slower than the ack timeout: the router times the engine's order out, and the
+    /// gateway's FILL arrives afterwards. It is a late report (counted by the router) and a real
+    /// execution (booked by the engine), while the engine's working order stays freed.
+    @Test func aFillAfterTheTimeoutIsLateAndTheEngineBooksIt() throws {
+        let gw = try ScriptedGateway()
+        var rc = OrderRouterConfig()
+        rc.endpoint = gw.endpoint
+        rc.routingID = "engine-slow-gateway"
+        rc.ackTimeoutNs = 30_000_000
+        let (engine, router) = try Self.engineBehindRouter(rc)
+        defer { router.stop() }
+        #expect(engine.processTick(Self.tradingTick))
+        let order = try gw.receiveOrder()
+        try waitFor("the router's timeout to reach the engine") {
+            engine.drainExecutions()
+            return engine.counters.orderTimeouts == 1
+        }
+        #expect(engine.workingOrder(of: InstrumentID(0)) == nil)
+        let cancel = try gw.receiveOrder()  // cancelOnTimeout
+        #expect(cancel.client_order_id == order.client_order_id && cancel.action == UInt8(KAIROS_ORDER_CANCEL.rawValue))
+        // Too late: the gateway had filled it before the cancel came.
+        gw.answer(order, KAIROS_EXEC_ACK, leaves: order.quantity)
+        gw.answer(order, KAIROS_EXEC_FILL, leaves: 0, fill: order.quantity, price: 100.01)
+        gw.answer(cancel, KAIROS_EXEC_REJECT, reason: .unknownOrder)
+        try waitFor("the late reports to reach the engine") {
+            engine.drainExecutions()
+            return engine.counters.lateExecutions == 3
+        }
+        router.stop()  // its final counters
+        #expect(router.statistics.lateReports == 3 && router.statistics.inFlight == 0)
+        #expect(engine.counters.lateFills == 1 && engine.counters.unknownExecutions == 0)
+        #expect(engine.portfolio.positions[0].quantity == order.quantity)
+        #expect(engine.workingOrder(of: InstrumentID(0)) == nil)
     }
 
     @Test func anOrderWithoutAnyQuoteIsRejected() throws {
@@ -242,7 +344,7 @@ func temporaryPath(_ name: String) -> String {
         let r = try collect(1, from: rig.executions)
         rig.stop()
         #expect(r[0].client_order_id == 7 && r[0].reportKind == KAIROS_EXEC_REJECT)
-        #expect(r[0].reason == OrderRejectReason.noQuote.rawValue && r[0].reason == UInt32(KAIROS_ZORDERS_REASON_NO_QUOTE))
+        #expect(r[0].rejectReason == .noQuote)
         #expect(rig.gateway.statistics.rejectsNoQuote == 1)
         #expect(rig.router.statistics.rejects == 1 && rig.router.statistics.inFlight == 0)
     }
@@ -268,7 +370,7 @@ func temporaryPath(_ name: String) -> String {
         #expect(rig.gateway.statistics.cancelledAtStop == 1)
         #expect(r[0].client_order_id == 11 && r[0].reportKind == KAIROS_EXEC_CANCELLED && r[0].leaves_qty == 3)
         #expect(r[1].client_order_id == 99 && r[1].reportKind == KAIROS_EXEC_REJECT)
-        #expect(r[1].reason == OrderRejectReason.unknownOrder.rawValue)
+        #expect(r[1].rejectReason == .unknownOrder)
         let gs = rig.gateway.statistics
         #expect(gs.cancels == 1 && gs.cancelsReceived == 2 && gs.fills == 0 && gs.working == 0 && gs.acks == 2)
         #expect(rig.router.statistics.cancelsSent == 2)
@@ -287,35 +389,64 @@ func temporaryPath(_ name: String) -> String {
         let r = try collect(1, from: executions)
         router.stop()
         #expect(r[0].client_order_id == 5 && r[0].reportKind == KAIROS_EXEC_REJECT && r[0].instrument == 9)
-        #expect(r[0].reason == UInt32(KAIROS_ZORDERS_REASON_TIMEOUT) && r[0].side == Side.sell.rawValue)
+        #expect(r[0].rejectReason == .timeout && r[0].side == Side.sell.rawValue)
         let s = router.statistics
         #expect(s.timeouts == 1 && s.inFlight == 0 && s.cancelsSent == 1 && s.acks == 0)
     }
 
+    #if KAIROS_CHECK_INVARIANTS
+    /// The in-flight table's invariants are checked (debug builds): a count that disagrees with
+    /// the table stops the process.
+    @Test func aBrokenInFlightTableStopsTheInvariantCheck() async {
+        await #expect(processExitsWith: .success) { Self.unstartedRouter()._checkInvariants() }  // consistent
+        await #expect(processExitsWith: .failure) {
+            let r = Self.unstartedRouter()
+            r.stats.inFlight = 1
+            r._checkInvariants()
+        }
+    }
+
+    /// A real engine that wants half its 10,000 allocation long on one instrument, its orders
+    /// going through a started `OrderRouter` with `config` (the caller stops it).
+    static func engineBehindRouter(_ config: OrderRouterConfig) throws -> (Engine<ScriptedPolicy, SimulatedClock>, OrderRouter) {
+        let outbound = SPSCRing<Order>(capacity: 16), executions = SPSCRing<ExecutionReport>(capacity: 16)
+        let engine = try Engine(
+            config: EngineConfig.synthetic(instruments: 1, capitalPerInstrument: 10_000),
+            policy: ScriptedPolicy(target: 0.5), clock: SimulatedClock(), inbound: SPSCRing<Tick>(capacity: 16),
+            outbound: outbound, executions: executions)
+        let router = try OrderRouter(config: config, outbound: outbound, executions: executions)
+        router.start()
+        return (engine, router)
+    }
+
+    /// A tick at mid 100 on which that engine sends its order.
+    static let tradingTick = Tick(instrument: InstrumentID(0), seq: 1, exchangeTime: 10, receiveTime: 10, bid: 99.99, ask: 100.01)
+
+    /// A router for a gateway that is not there, never started.
+    static func unstartedRouter() -> OrderRouter {
+        var c = OrderRouterConfig()
+        c.endpoint = "tcp://127.0.0.1:1"
+        return try! OrderRouter(
+            config: c, outbound: SPSCRing<Order>(capacity: 8), executions: SPSCRing<ExecutionReport>(capacity: 8))
+    }
+    #endif
+
     @Test func theEngineFreesItsWorkingOrderOnATimeout() throws {
         // Through a real Engine: its order goes out via the router to an absent gateway, and the
         // synthesized REJECT(timeout) releases the engine's working order.
-        let inbound = SPSCRing<Tick>(capacity: 16)
-        let outbound = SPSCRing<Order>(capacity: 16)
-        let executions = SPSCRing<ExecutionReport>(capacity: 16)
-        let engine = try Engine(
-            config: EngineConfig.synthetic(instruments: 1, capitalPerInstrument: 10_000),
-            policy: ScriptedPolicy(target: 0.5), clock: SimulatedClock(), inbound: inbound, outbound: outbound,
-            executions: executions)
         var c = OrderRouterConfig()
         c.endpoint = "tcp://127.0.0.1:1"
         c.ackTimeoutNs = 20_000_000
-        let router = try OrderRouter(config: c, outbound: outbound, executions: executions)
-        router.start()
+        let (engine, router) = try Self.engineBehindRouter(c)
         defer { router.stop() }
-        let t = Tick(instrument: InstrumentID(0), seq: 1, exchangeTime: 10, receiveTime: 10, bid: 99.99, ask: 100.01)
-        #expect(engine.processTick(t))
+        #expect(engine.processTick(Self.tradingTick))
         #expect(engine.workingOrder(of: InstrumentID(0)) != nil)
         try waitFor("the engine to see the timeout") {
             engine.drainExecutions()
             return engine.workingOrder(of: InstrumentID(0)) == nil
         }
         #expect(engine.counters.venueRejects == 1)
+        router.stop()  // its final counters
         #expect(router.statistics.timeouts == 1)
     }
 
@@ -365,9 +496,10 @@ func temporaryPath(_ name: String) -> String {
         }
         rig.stop()
         let m = rig.gateway.statistics.malformedOrders
-        #expect(m.short == 1 && m.version == 1 && m.field == 1 && m.frames == 1 && m.type == 1 && m.long == 1)
+        #expect(m[.tooShort] == 1 && m[.unknownVersion] == 1 && m[.fieldOutOfDomain] == 1 && m[.wrongFrameCount] == 1)
+        #expect(m[.unexpectedType] == 1 && m[.tooLong] == 1)
         let mt = rig.gateway.statistics.malformedTicks
-        #expect(mt.frames == 1 && mt.short == 1)
+        #expect(mt[.wrongFrameCount] == 1 && mt[.tooShort] == 1)
         #expect(rig.gateway.statistics.acks == 1 && rig.gateway.statistics.fills == 1)
     }
 

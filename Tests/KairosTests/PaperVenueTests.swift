@@ -49,14 +49,14 @@ import Testing
         var out: [ExecutionReport] = []
         v.submit(order(1, side: .buy, qty: 1, at: 0), now: 0) { out.append($0) }
         v.submit(order(2, side: .buy, qty: 1, at: 0), now: 0) { out.append($0) }
-        #expect(out[1].kind == UInt8(KAIROS_EXEC_REJECT.rawValue) && out[1].reason == VenueRejectReason.bookFull.rawValue)
+        #expect(out[1].kind == UInt8(KAIROS_EXEC_REJECT.rawValue) && out[1].rejectReason == .bookFull)
         var cancel = order(1, side: .buy, qty: 1, at: 0)
         cancel.action = UInt8(KAIROS_ORDER_CANCEL.rawValue)
         v.submit(cancel, now: 1) { out.append($0) }
         #expect(out[2].kind == UInt8(KAIROS_EXEC_CANCELLED.rawValue) && v.workingOrders == 0)
         v.submit(cancel, now: 2) { out.append($0) }
-        #expect(out[3].kind == UInt8(KAIROS_EXEC_REJECT.rawValue) && out[3].reason == VenueRejectReason.unknownOrder.rawValue)
+        #expect(out[3].kind == UInt8(KAIROS_EXEC_REJECT.rawValue) && out[3].rejectReason == .unknownOrder)
         v.submit(order(3, side: .buy, qty: .nan, at: 0), now: 0) { out.append($0) }
-        #expect(out[4].reason == VenueRejectReason.badOrder.rawValue)
+        #expect(out[4].rejectReason == .badOrder)
     }
 }

@@ -89,4 +89,56 @@ import Testing
         #expect(!r.gatewayBlocked(now: 2_000_000_002))
         #expect(r.check(buy(1), exposure: 0, grossNotional: 0, lastPrice: 100, now: 2_000_000_002) == nil)
     }
+
+    /// A new order rate resizes the throttle window and keeps the newest approvals, so the
+    /// sliding second stays exact across the change.
+    @Test func changingTheOrderRateKeepsTheNewestApprovals() {
+        var r = RiskManager(limits: limits)
+        let s: Int64 = 1_000_000_000
+        for t in [Int64(0), 1, 2] { #expect(r.check(buy(1), exposure: 0, grossNotional: 0, lastPrice: 100, now: t) == nil) }
+        r.limits.maxOrdersPerSecond = 2  // window now holds the approvals at 1 and 2
+        r._checkInvariants()
+        #expect(r.check(buy(1), exposure: 0, grossNotional: 0, lastPrice: 100, now: s) == .throttle)
+        #expect(r.check(buy(1), exposure: 0, grossNotional: 0, lastPrice: 100, now: s + 1) == nil)
+        #expect(r.check(buy(1), exposure: 0, grossNotional: 0, lastPrice: 100, now: s + 2) == nil)
+        #expect(r.check(buy(1), exposure: 0, grossNotional: 0, lastPrice: 100, now: s + 3) == .throttle)
+        r.limits.maxOrdersPerSecond = 4  // two free slots in front of the approvals at s+1 and s+2
+        r._checkInvariants()
+        #expect(r.check(buy(1), exposure: 0, grossNotional: 0, lastPrice: 100, now: s + 3) == nil)
+        #expect(r.check(buy(1), exposure: 0, grossNotional: 0, lastPrice: 100, now: s + 4) == nil)
+        #expect(r.check(buy(1), exposure: 0, grossNotional: 0, lastPrice: 100, now: s + 5) == .throttle)
+        #expect(r.check(buy(1), exposure: 0, grossNotional: 0, lastPrice: 100, now: 2 * s + 1) == nil)
+        #expect(r.approved == 8 && r.count(.throttle) == 3)
+        r._checkInvariants()
+    }
+
+    #if KAIROS_CHECK_INVARIANTS
+    @Test func brokenThrottleStateStopsTheInvariantCheck() async {
+        await #expect(processExitsWith: .failure) {
+            var r = RiskManager(limits: RiskLimits.scaled(capitalPerInstrument: 1_000, instruments: 1))
+            r.sendCursor = r.sendTimes.count
+            r._checkInvariants()
+        }
+        // A never-used slot newer than an approval: the window would under-count.
+        await #expect(processExitsWith: .failure) {
+            var limits = RiskLimits.scaled(capitalPerInstrument: 1_000, instruments: 1)
+            limits.maxOrdersPerSecond = 3
+            var r = RiskManager(limits: limits)
+            _ = r.check(
+                OrderIntent(instrument: InstrumentID(0), side: .buy, quantity: 1, price: 100), exposure: 0,
+                grossNotional: 0, lastPrice: 100, now: 5)
+            r.sendTimes = [.min, 5, .min]
+            r.sendCursor = 0
+            r._checkInvariants()
+        }
+    }
+
+    @Test func aGatewayBreakerThatNeedsNoTimeoutsStopsTheInvariantCheck() async {
+        await #expect(processExitsWith: .failure) {
+            var r = RiskManager(limits: RiskLimits.scaled(capitalPerInstrument: 1_000, instruments: 1))
+            r.maxConsecutiveOrderTimeouts = 0
+            r._checkInvariants()
+        }
+    }
+    #endif
 }

@@ -77,4 +77,54 @@ import Testing
         #expect(kairos_wire_peek_type(order, 64) == 2)
         #expect(kairos_wire_peek_type(nil, 0) == KAIROS_WIRE_E_SHORT.rawValue)
     }
+
+    /// The reject reasons are wire codes (docs/wire-format.md): their values never change, they
+    /// travel in bytes 60..<64 of a report, and only a REJECT has one.
+    @Test func rejectReasonsKeepTheirWireCodes() {
+        let documented: [(UInt32, String)] = [
+            (1, "book_full"), (2, "unknown_order"), (3, "bad_order"), (16, "no_quote"), (17, "timeout"),
+            (18, "send_failed"),
+        ]
+        #expect(OrderRejectReason.allCases.map(\.rawValue) == documented.map(\.0))
+        #expect(OrderRejectReason.allCases.map(\.description) == documented.map(\.1))
+        var o = Order()
+        o.client_order_id = 5
+        o.side = Side.buy.rawValue
+        var buf = [UInt8](repeating: 0, count: 64)
+        for reason in OrderRejectReason.allCases {
+            var r = ExecutionReport(answering: o, kind: KAIROS_EXEC_REJECT, now: 1, reason: reason)
+            #expect(kairos_wire_encode_exec(&r, 1, &buf, 64) == 64)
+            #expect(buf[60..<64].elementsEqual(withUnsafeBytes(of: reason.rawValue.littleEndian, Array.init)))
+            var back = ExecutionReport()
+            #expect(kairos_wire_decode_exec(buf, 64, &back) == 0)
+            #expect(back.rejectReason == reason)
+            #expect(back.isFromVenue == !(reason == .timeout || reason == .sendFailed))
+        }
+        var unknownCode = ExecutionReport(answering: o, kind: KAIROS_EXEC_REJECT, now: 1)
+        unknownCode.reason = 99  // a newer venue's code: a plain reject from the venue
+        #expect(unknownCode.rejectReason == nil && unknownCode.isFromVenue)
+        var ack = ExecutionReport(answering: o, kind: KAIROS_EXEC_ACK, now: 1)
+        ack.reason = OrderRejectReason.timeout.rawValue  // only a REJECT carries a reason
+        #expect(ack.rejectReason == nil && ack.isFromVenue)
+    }
+
+    /// `WireDecodeError` names exactly the C refusal codes, and its counts are what receivers log.
+    @Test func decodeErrorsAreTheCCodes() {
+        let c: [Int32] = [
+            KAIROS_WIRE_E_SHORT.rawValue, KAIROS_WIRE_E_LONG.rawValue, KAIROS_WIRE_E_VERSION.rawValue,
+            KAIROS_WIRE_E_TYPE.rawValue, KAIROS_WIRE_E_FIELD.rawValue, Int32(KAIROS_ZORDERS_E_FRAMES),
+        ]
+        #expect(WireDecodeError.allCases.map(\.rawValue) == c)
+        var counts = WireDecodeErrorCounts()
+        for (k, code) in c.enumerated() {
+            for _ in 0...k { counts.count(code: code) }
+        }
+        #expect(WireDecodeError.allCases.map { counts[$0] } == [1, 2, 3, 4, 5, 6])
+        #expect(counts.total == 21)
+        #expect(counts.description == "short 1 long 2 version 3 type 4 field 5 frames 6")
+        #expect(counts != WireDecodeErrorCounts() && WireDecodeErrorCounts().total == 0)
+        // The C receivers' arrays are indexed by -kairos_wire_error; index 0 (OK) is not a refusal.
+        let fromC = WireDecodeErrorCounts(cDecodeErrors: (99, 1, 2, 3, 4, 5), wrongFrameCount: 6)
+        #expect(fromC == counts)
+    }
 }

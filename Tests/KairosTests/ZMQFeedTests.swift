@@ -79,7 +79,8 @@ import Testing
         #expect(s.accepted == 2 && s.ring_full == 1 && s.bad_multipart == 1)
         #expect(ring.dropCount == 1)
         let stats = ZMQFeedStats(s)
-        #expect(stats.tooShort == 2 && stats.messages == stats.accepted + stats.refused)
+        #expect(stats.decodeErrors[.tooShort] == 2 && stats.decodeErrors[.wrongFrameCount] == 1)
+        #expect(stats.decodeErrors.total == 3 && stats.messages == stats.accepted + stats.refused)
     }
 
     @Test func invalidSymbolTablesAreRefused() {

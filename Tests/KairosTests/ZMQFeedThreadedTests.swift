@@ -123,9 +123,11 @@ import Testing
         let s = ingest.stats
         #expect(s.messages == 10)
         #expect(s.unknownTopic == 2)
-        #expect(s.tooShort == 1 && s.tooLong == 1 && s.badVersion == 1 && s.badType == 1 && s.badField == 0)
-        #expect(s.decodeErrors == 4)
-        #expect(s.badMultipart == 2)
+        let e = s.decodeErrors
+        #expect(e[.tooShort] == 1 && e[.tooLong] == 1 && e[.unknownVersion] == 1 && e[.unexpectedType] == 1)
+        #expect(e[.fieldOutOfDomain] == 0)
+        #expect(e[.wrongFrameCount] == 2)  // one frame, three frames
+        #expect(e.total == 6)
         #expect(s.oversized == 1)
         #expect(s.accepted == 1 && s.ringFull == 0)
         #expect(s.messages == s.accepted + s.refused)

@@ -21,24 +21,13 @@
 #include <stdint.h>
 #include "kairos_records.h"
 
-/* Reject reason codes in kairos_exec_report.reason on the order path. 1..3 are the paper venue's
- * codes (VenueRejectReason) so in-process and wire venues agree. */
-enum {
-    KAIROS_ZORDERS_REASON_BOOK_FULL = 1,     /* gateway's working-order table is full */
-    KAIROS_ZORDERS_REASON_UNKNOWN_ORDER = 2, /* cancel for an id the gateway does not hold */
-    KAIROS_ZORDERS_REASON_BAD_ORDER = 3,     /* quantity/price/instrument out of domain */
-    KAIROS_ZORDERS_REASON_NO_QUOTE = 16,     /* gateway never received a quote for the instrument */
-    /* Synthesized by the engine-side router (never sent by a gateway): no ACK arrived within the
-     * configured timeout. The engine frees its working order; the router also sends a CANCEL. */
-    KAIROS_ZORDERS_REASON_TIMEOUT = 17,
-    /* Synthesized by the router: the DEALER refused the order (high-water mark / socket error). */
-    KAIROS_ZORDERS_REASON_SEND_FAILED = 18,
-};
+/* kairos_exec_report.reason on a REJECT carries a reason code that this layer copies and never
+ * interprets: the codes are defined once, by the Swift OrderRejectReason (KairosCore/Records), and
+ * documented in docs/wire-format.md. */
 
-/* Malformed-message reason beyond the wire errors: wrong number of frames. */
+/* Malformed-message reason beyond the wire errors: wrong number of frames. Swift names these and
+ * the kairos_wire_error codes with WireDecodeError and counts them with WireDecodeErrorCounts. */
 enum { KAIROS_ZORDERS_E_FRAMES = -6 };
-/* Index = -reason (1..6) for per-reason counters; 0 unused. */
-enum { KAIROS_ZORDERS_MALFORMED_REASONS = 7 };
 
 /* Readiness bits from kairos_zorders_gateway_wait. */
 enum { KAIROS_ZORDERS_READY_ORDERS = 1, KAIROS_ZORDERS_READY_TICKS = 2 };

@@ -20,7 +20,10 @@ import Logging
 ///   init; the policy is a generic parameter (no existential boxing); events go only to a sink on
 ///   order-level events.
 /// - At most one working order per instrument: a new decision for an instrument waits until its
-///   previous order is filled, rejected or cancelled. Sizes use position + working quantity.
+///   previous order is final (`OrderLifecycle`: filled, rejected, cancelled or timed out). Sizes use
+///   position + working quantity. Reports are applied by the lifecycle's rules, the same ones the
+///   order router applies: an illegal report is counted and ignored, a FILL arriving after the
+///   router timed the order out is booked (the venue did trade it).
 /// - Time: decisions and order timestamps use `clock` (wall/monotonic live, simulated in
 ///   backtests); latency histograms always use the monotonic clock.
 /// - `@unchecked Sendable`: the engine is created on one thread and handed to the engine thread
@@ -54,7 +57,13 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
 
     /// Signed quantity of the working order per instrument (0 when none).
     @usableFromInline var workingQuantity: [Double]
+    /// Client order id of the working order per instrument (0 when none).
     @usableFromInline var workingOrderID: [UInt64]
+    /// Where the working order is in its life (meaningful while `workingOrderID` is not 0; always live).
+    @usableFromInline var workingState: [OrderLifecycle]
+    /// Per instrument, the last order the router timed out (0 when none): the venue may still
+    /// answer it, and a late FILL must be booked.
+    @usableFromInline var timedOutOrderID: [UInt64]
     /// |position + working| × last price per instrument, and their sum, kept incrementally.
     @usableFromInline var exposureNotional: [Double]
     @usableFromInline var grossNotional: Double = 0
@@ -95,6 +104,8 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
             staleAfterNs: config.staleAfterNs, startNs: clock.now())
         workingQuantity = Array(repeating: 0, count: n)
         workingOrderID = Array(repeating: 0, count: n)
+        workingState = Array(repeating: .sent, count: n)
+        timedOutOrderID = Array(repeating: 0, count: n)
         exposureNotional = Array(repeating: 0, count: n)
     }
 
@@ -220,6 +231,7 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
         }
         nextClientOrderID &+= 1
         workingOrderID[i] = order.client_order_id
+        workingState[i] = OrderLifecycle()
         workingQuantity[i] = delta
         refreshExposure(i)
         counters.ordersSent &+= 1
@@ -235,57 +247,91 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
 
     // MARK: - Executions
 
-    /// Applies one execution report from the venue.
+    /// Applies one execution report from the venue (or one the order router made up), by the rules
+    /// of `OrderLifecycle`.
     public func processExecution(_ r: ExecutionReport) {
         let i = Int(r.instrument)
-        guard i < workingOrderID.count, workingOrderID[i] == r.client_order_id, r.client_order_id != 0 else {
-            counters.unknownExecutions &+= 1
-            // Late reports after a router timeout land here routinely: log the first, count all.
-            if loggedUnknownExecution.first(0) {
-                logger.warning(
-                    "execution for an unknown order (further ones are counted, not logged)",
-                    metadata: ["clOrdID": "\(r.client_order_id)"])
-            }
-            return
+        guard i < workingOrderID.count, r.client_order_id != 0, let event = OrderEvent(r) else {
+            return countUnknownExecution(r)
         }
-        let synthesizedTimeout = r.kind == UInt8(KAIROS_EXEC_REJECT.rawValue) && r.reason == UInt32(KAIROS_ZORDERS_REASON_TIMEOUT)
-        if synthesizedTimeout {
+        if workingOrderID[i] == r.client_order_id {
+            applyToWorkingOrder(r, event, instrument: i)
+        } else if timedOutOrderID[i] == r.client_order_id {
+            applyLate(r, event, instrument: i)
+        } else {
+            countUnknownExecution(r)
+        }
+    }
+
+    func applyToWorkingOrder(_ r: ExecutionReport, _ event: OrderEvent, instrument i: Int) {
+        if event == .timedOut {
             risk.recordOrderTimeout(now: clock.now())
-        } else if r.reason != UInt32(KAIROS_ZORDERS_REASON_SEND_FAILED) {
+        } else if r.isFromVenue {
             risk.recordGatewayAnswer()
         }
-        switch kairos_exec_kind(rawValue: UInt32(r.kind)) {
-        case KAIROS_EXEC_ACK:
-            counters.acks &+= 1
-        case KAIROS_EXEC_FILL:
+        guard case .moved(let state) = workingState[i].apply(event) else {
+            // A second ACK, for instance: the order's state is unchanged and nothing is applied.
+            counters.unexpectedExecutions &+= 1
+            return
+        }
+        switch event {
+        case .acknowledged: counters.acks &+= 1
+        case .partiallyFilled, .filled:
             counters.fills &+= 1
-            let side: Side = r.side == Side.buy.rawValue ? .buy : .sell
-            if r.fill_qty > 0 && r.fill_price > 0 {
-                portfolio.apply(
-                    instrument: InstrumentID(r.instrument), side: side, quantity: r.fill_qty, price: r.fill_price,
-                    fee: max(0, r.fee))
-                workingQuantity[i] -= side.sign * r.fill_qty
-            }
-            if r.leaves_qty <= 0 {
-                workingOrderID[i] = 0
-                workingQuantity[i] = 0
-            }
-            // Mark back to the last mid so equity reflects the market, not the fill price.
-            if data.lastPrice[i] > 0 { portfolio.mark(InstrumentID(r.instrument), price: data.lastPrice[i]) }
-        case KAIROS_EXEC_REJECT:
+            workingQuantity[i] -= bookFill(r, instrument: i)
+        case .rejected: counters.venueRejects &+= 1
+        case .timedOut:
             counters.venueRejects &+= 1
-            if r.reason == UInt32(KAIROS_ZORDERS_REASON_TIMEOUT) { counters.orderTimeouts &+= 1 }
+            counters.orderTimeouts &+= 1
+        case .cancelled: counters.cancels &+= 1
+        case .cancelRequested: break  // the router's, never in a report
+        }
+        if state.isFinal {
+            if state == .timedOut { timedOutOrderID[i] = r.client_order_id }
             workingOrderID[i] = 0
             workingQuantity[i] = 0
-        case KAIROS_EXEC_CANCELLED:
-            counters.cancels &+= 1
-            workingOrderID[i] = 0
-            workingQuantity[i] = 0
-        default:
-            counters.unknownExecutions &+= 1
         }
         refreshExposure(i)
         events?.record(.execution(r))
+    }
+
+    /// A report for the instrument's last timed-out order: its working order is gone, but a FILL
+    /// still moved the position at the venue (`OrderTransition.late`). Not a sign of gateway health:
+    /// a gateway slower than the ack timeout keeps the risk manager's timeout count.
+    func applyLate(_ r: ExecutionReport, _ event: OrderEvent, instrument i: Int) {
+        guard OrderLifecycle.timedOut.transition(on: event) == .late else {
+            counters.unexpectedExecutions &+= 1  // a second REJECT(timeout): the router sends one
+            return
+        }
+        counters.lateExecutions &+= 1
+        if event.isFill {
+            counters.lateFills &+= 1
+            _ = bookFill(r, instrument: i)
+            refreshExposure(i)
+        }
+        events?.record(.execution(r))
+    }
+
+    /// Books a FILL into the portfolio. Returns the signed quantity booked (0 for an empty fill).
+    func bookFill(_ r: ExecutionReport, instrument i: Int) -> Double {
+        guard r.fill_qty > 0 && r.fill_price > 0 else { return 0 }
+        let side: Side = r.side == Side.buy.rawValue ? .buy : .sell
+        portfolio.apply(
+            instrument: InstrumentID(r.instrument), side: side, quantity: r.fill_qty, price: r.fill_price,
+            fee: max(0, r.fee))
+        // Mark back to the last mid so equity reflects the market, not the fill price.
+        if data.lastPrice[i] > 0 { portfolio.mark(InstrumentID(r.instrument), price: data.lastPrice[i]) }
+        return side.sign * r.fill_qty
+    }
+
+    func countUnknownExecution(_ r: ExecutionReport) {
+        counters.unknownExecutions &+= 1
+        // Reports for orders timed out before the instrument's last one land here: log the first.
+        if loggedUnknownExecution.first(0) {
+            logger.warning(
+                "execution for an unknown order (further ones are counted, not logged)",
+                metadata: ["clOrdID": "\(r.client_order_id)"])
+        }
     }
 
     /// Applies every execution report waiting in the ring. Returns how many.
@@ -338,6 +384,7 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
         checkStaleFeeds(now: now)
         portfolio._checkInvariants()
         _checkInvariants()
+        risk._checkInvariants()
         if now >= nextEquitySampleAt {
             portfolio.reanchor()
             portfolio.sampleEquity(at: now)

@@ -68,6 +68,14 @@ public struct EngineCounters: Sendable, Equatable {
     public var staleHalts: UInt64 = 0
     /// Execution reports that were the order router's timeouts (a REJECT with the timeout reason).
     public var orderTimeouts: UInt64 = 0
+    /// Reports for the working order that its state does not allow (`OrderLifecycle`), such as a
+    /// second ACK: counted, not applied.
+    public var unexpectedExecutions: UInt64 = 0
+    /// Reports for an instrument's last timed-out order, which the venue answered after the router
+    /// gave up on it (`OrderTransition.late`).
+    public var lateExecutions: UInt64 = 0
+    /// Of those, the FILLs: booked into the portfolio, since the venue did trade them.
+    public var lateFills: UInt64 = 0
 
     public init() {}
     public var totalTicksRejected: UInt64 { ticksRejected.reduce(0, +) }

@@ -145,8 +145,10 @@ extension FeatureVector {
 
 extension ExecutionReport {
     /// A report answering `order`: its id, instrument and side, at `now`, with `leaves` remaining
-    /// and a reject `reason` code (0 for none). Fill fields are left at zero for the caller.
-    @inlinable public init(answering order: Order, kind: kairos_exec_kind, now: Int64, leaves: Double = 0, reason: UInt32 = 0) {
+    /// and, for a REJECT, its `reason`. Fill fields are left at zero for the caller.
+    @inlinable public init(
+        answering order: Order, kind: kairos_exec_kind, now: Int64, leaves: Double = 0, reason: OrderRejectReason? = nil
+    ) {
         self.init()
         client_order_id = order.client_order_id
         ts_ns = now
@@ -154,6 +156,6 @@ extension ExecutionReport {
         self.kind = UInt8(kind.rawValue)
         side = order.side
         leaves_qty = leaves
-        self.reason = reason
+        self.reason = reason?.rawValue ?? 0
     }
 }

@@ -142,11 +142,23 @@ public final class KillSwitch: Sendable {
 ///   between) open a half-open breaker: new risk is refused (`gatewayUnresponsive`) for
 ///   `gatewayCooldownNs` after the last timeout; then one order may probe the gateway, and any
 ///   answer from it (`recordGatewayAnswer`) closes the breaker. Reducing orders always pass.
+/// - Invariants (`_checkInvariants()`, compiled in under KAIROS_CHECK_INVARIANTS; the engine calls it
+///   at snapshot cadence, the rare mutations here call it themselves): the throttle window has one
+///   slot per order of `maxOrdersPerSecond` (at least one) and its cursor is inside it; read from
+///   the cursor (oldest first), the never-used slots come before every approval, and it holds no
+///   more approvals than `approved`; there is one rejection counter per `RiskRejection`; a tripped
+///   breaker has a trip time; the gateway breaker opens after at least one timeout, has a
+///   non-negative cool-down, and counts timeouts only when one was recorded. The send times are
+///   not checked for order: the engine clock may be the wall clock, which can step back.
 public struct RiskManager: Sendable {
-    public var limits: RiskLimits
+    public var limits: RiskLimits {
+        // A new order rate resizes the throttle window (an operator action: it allocates once).
+        didSet { if limits.maxOrdersPerSecond != oldValue.maxOrdersPerSecond { resizeThrottleWindow() } }
+    }
     public let killSwitch: KillSwitch
     public private(set) var breakerTripped = false
-    public private(set) var breakerTrippedAt: Int64 = 0
+    /// Engine time of the last trip; `.min` until the breaker first trips.
+    public private(set) var breakerTrippedAt: Int64 = .min
     @usableFromInline var sendTimes: [Int64]
     @usableFromInline var sendCursor = 0
     @usableFromInline var rejections: [UInt64]
@@ -175,6 +187,7 @@ public struct RiskManager: Sendable {
     public mutating func recordOrderTimeout(now: Int64) {
         consecutiveOrderTimeouts &+= 1
         lastOrderTimeoutAt = now
+        _checkInvariants()
     }
 
     /// The gateway answered something (ACK, FILL, its own REJECT, CANCELLED): it is alive.
@@ -248,6 +261,7 @@ public struct RiskManager: Sendable {
         if !breakerTripped && drawdown >= limits.maxDrawdown {
             breakerTripped = true
             breakerTrippedAt = now
+            _checkInvariants()
             return true
         }
         return false
@@ -275,7 +289,48 @@ public struct RiskManager: Sendable {
     }
 
     /// Operator action after a trip has been investigated.
-    public mutating func resetBreaker() { breakerTripped = false }
+    public mutating func resetBreaker() {
+        breakerTripped = false
+        _checkInvariants()
+    }
+
+    /// Resizes the throttle window to the current `maxOrdersPerSecond`, keeping the newest approvals
+    /// so the sliding window stays exact across the change.
+    mutating func resizeThrottleWindow() {
+        let n = max(1, limits.maxOrdersPerSecond)
+        let oldestFirst = (0..<sendTimes.count).map { sendTimes[(sendCursor + $0) % sendTimes.count] }
+        let kept = oldestFirst.suffix(n)
+        sendTimes = [Int64](repeating: .min, count: n - kept.count) + kept
+        sendCursor = 0  // the oldest slot: the next approval overwrites it
+        _checkInvariants()
+    }
+
+    /// Stops the process if an invariant listed in the type's notes is broken; empty unless
+    /// KAIROS_CHECK_INVARIANTS. O(`maxOrdersPerSecond`): keep it off the per-order path.
+    public func _checkInvariants() {
+        #if KAIROS_CHECK_INVARIANTS
+        let n = sendTimes.count
+        precondition(n == max(1, limits.maxOrdersPerSecond), "throttle window of \(n) slots for \(limits.maxOrdersPerSecond)/s")
+        precondition(sendCursor >= 0 && sendCursor < n, "throttle cursor \(sendCursor) outside the window")
+        var used = 0
+        for k in 0..<n {
+            if sendTimes[(sendCursor + k) % n] == .min {
+                precondition(used == 0, "a never-used throttle slot is newer than an approval")
+            } else {
+                used += 1
+            }
+        }
+        precondition(UInt64(used) <= approved, "\(used) approvals in the throttle window, \(approved) approved")
+        precondition(rejections.count == RiskRejection.allCases.count, "one rejection counter per reason")
+        precondition(!breakerTripped || breakerTrippedAt != .min, "breaker tripped without a trip time")
+        // 0 would refuse all new risk forever: gatewayBlocked holds before any timeout.
+        precondition(maxConsecutiveOrderTimeouts >= 1, "gateway breaker opening after \(maxConsecutiveOrderTimeouts) timeouts")
+        precondition(gatewayCooldownNs >= 0, "negative gateway cool-down")
+        precondition(
+            consecutiveOrderTimeouts >= 0 && (consecutiveOrderTimeouts == 0 || lastOrderTimeoutAt != .min),
+            "\(consecutiveOrderTimeouts) consecutive timeouts, last one never recorded")
+        #endif
+    }
 
     public func count(_ reason: RiskRejection) -> UInt64 { rejections[reason.rawValue] }
     public var totalRejected: UInt64 { rejections.reduce(0, +) }

@@ -7,53 +7,6 @@ import Synchronization
 import Glibc
 #endif
 
-/// Counts of malformed messages by reason (the `kairos_wire_error` / `KAIROS_ZORDERS_E_FRAMES`
-/// values a receive returns). Plain value; the owner thread mutates it, others read snapshots.
-public struct MalformedCounts: Sendable, Equatable {
-    public var short: UInt64 = 0
-    public var long: UInt64 = 0
-    public var version: UInt64 = 0
-    public var type: UInt64 = 0
-    public var field: UInt64 = 0
-    /// Wrong number of frames (a lone frame, extra frames).
-    public var frames: UInt64 = 0
-    public init() {}
-    public var total: UInt64 { short &+ long &+ version &+ type &+ field &+ frames }
-    /// Counts one message refused with `reason` (< 0).
-    public mutating func count(_ reason: Int32) {
-        switch reason {
-        case KAIROS_WIRE_E_SHORT.rawValue: short &+= 1
-        case KAIROS_WIRE_E_LONG.rawValue: long &+= 1
-        case KAIROS_WIRE_E_VERSION.rawValue: version &+= 1
-        case KAIROS_WIRE_E_TYPE.rawValue: type &+= 1
-        case KAIROS_WIRE_E_FIELD.rawValue: field &+= 1
-        default: frames &+= 1
-        }
-    }
-}
-
-/// Reject reason codes on the order path (`ExecutionReport.reason`), from `kairos_zmq_orders.h`.
-public enum OrderRejectReason: UInt32, Sendable, CustomStringConvertible {
-    case bookFull = 1
-    case unknownOrder = 2
-    case badOrder = 3
-    case noQuote = 16
-    /// Synthesized by `OrderRouter`: no answer from the gateway within the ack timeout.
-    case timeout = 17
-    /// Synthesized by `OrderRouter`: the DEALER refused the order (high-water mark, socket error).
-    case sendFailed = 18
-    public var description: String {
-        switch self {
-        case .bookFull: "book_full"
-        case .unknownOrder: "unknown_order"
-        case .badOrder: "bad_order"
-        case .noQuote: "no_quote"
-        case .timeout: "timeout"
-        case .sendFailed: "send_failed"
-        }
-    }
-}
-
 public struct OrderRouterConfig: Sendable {
     /// The gateway ROUTER to connect to.
     public var endpoint: String = "tcp://127.0.0.1:5557"
@@ -88,11 +41,16 @@ public struct OrderRouterStats: Sendable, Equatable {
     public var fills: UInt64 = 0
     public var rejects: UInt64 = 0
     public var cancelled: UInt64 = 0
-    public var malformedReports = MalformedCounts()
+    /// Reports refused before decoding finished, by reason (consumed whole; the router carries on).
+    public var malformedReports = WireDecodeErrorCounts()
     /// Orders with no answer within the timeout; each produced a synthesized REJECT(timeout).
     public var timeouts: UInt64 = 0
-    /// Reports that arrived for an order after it had timed out (forwarded to the engine anyway).
+    /// Reports that arrived for an order after it had timed out (forwarded to the engine anyway,
+    /// which books a late FILL: see `OrderTransition.late`).
     public var lateReports: UInt64 = 0
+    /// Reports not legal in their order's state (`OrderLifecycle`), e.g. a second ACK; forwarded
+    /// to the engine, which ignores them by the same rules.
+    public var unexpectedReports: UInt64 = 0
     /// Orders sent while the in-flight table was full (no timeout protection for them).
     public var untracked: UInt64 = 0
     /// Times a report had to wait for room in the executions ring.
@@ -114,7 +72,7 @@ public struct OrderRouterStats: Sendable, Equatable {
 /// - The thread is the consumer of `outbound` and the producer of `executions` (SPSC roles).
 /// - Every order is tracked until its final answer (a FILL with nothing left, REJECT or CANCELLED).
 ///   An order unanswered after `ackTimeoutNs` gets a synthesized REJECT with
-///   `KAIROS_ZORDERS_REASON_TIMEOUT` in the executions ring (so the engine frees its working order)
+///   `OrderRejectReason.timeout` in the executions ring (so the engine frees its working order)
 ///   and, by default, a CANCEL to the gateway. An acknowledged order still working after
 ///   `workingTimeoutNs` is cancelled at the gateway (whose CANCELLED or FILL then ends it); when
 ///   that cancel goes unanswered for `ackTimeoutNs`, the router synthesizes the REJECT(timeout).
@@ -125,7 +83,7 @@ public struct OrderRouterStats: Sendable, Equatable {
 ///   dropped, counted in `executionDrops` and on the ring.
 ///
 /// Implementation Notes
-/// - In-flight orders live in fixed arrays sized `maxInFlight` at init (swap-remove); lookup is a
+/// - In-flight orders live in a `SwapRemoveArray` sized `maxInFlight` at init; lookup is a
 ///   linear scan, O(in flight), which is small (the engine keeps one working order per
 ///   instrument). Timeouts are scanned at most every `min(ackTimeout / 4, 1 ms)`.
 /// - Nothing allocates per order: encoding is into a stack buffer in C, reports go straight into
@@ -150,25 +108,11 @@ public final class OrderRouter: @unchecked Sendable {
     private let publishedStats = Mutex(OrderRouterStats())
     private let publishedRoundTrip = Mutex(LatencyHistogram())
 
-    // Router-thread state.
-    private var stats = OrderRouterStats()
+    // Router-thread state (internal, not private, so tests can check `_checkInvariants` catches
+    // a broken table).
+    var stats = OrderRouterStats()
     private var roundTrip = LatencyHistogram()
-    private var pendingOrders: [Order]
-    private var pendingSentAt: [Int64]
-    /// When the order times out in its current state (see `PendingState`).
-    private var pendingDeadline: [Int64]
-    private var pendingState: [PendingState]
-    private var pendingCount = 0
-
-    /// Where a tracked order is in its life.
-    private enum PendingState: UInt8 {
-        /// Sent; no answer yet. Deadline: sent + ackTimeout.
-        case awaitingAck
-        /// Acknowledged, not yet filled. Deadline: ack + workingTimeout.
-        case working
-        /// Working too long; a CANCEL was sent. Deadline: cancel + ackTimeout.
-        case cancelling
-    }
+    var inFlight: SwapRemoveArray<InFlightOrder>
     /// The last few timed-out ids, to recognise late reports.
     private var timedOut = [UInt64](repeating: 0, count: 256)
     private var timedOutNext = 0
@@ -185,10 +129,9 @@ public final class OrderRouter: @unchecked Sendable {
         self.config = config
         self.outbound = outbound
         self.executions = executions
-        pendingOrders = [Order](repeating: Order(), count: config.maxInFlight)
-        pendingSentAt = [Int64](repeating: 0, count: config.maxInFlight)
-        pendingDeadline = [Int64](repeating: 0, count: config.maxInFlight)
-        pendingState = [PendingState](repeating: .awaitingAck, count: config.maxInFlight)
+        inFlight = SwapRemoveArray(
+            capacity: config.maxInFlight,
+            placeholder: InFlightOrder(order: Order(), sentAt: 0, deadline: 0, lifecycle: .sent))
     }
 
     deinit { kairos_zorders_dealer_close(dealer) }
@@ -232,6 +175,7 @@ public final class OrderRouter: @unchecked Sendable {
             if now >= nextScan {
                 work &+= expire(now: now)
                 nextScan = now &+ scanEvery
+                _checkInvariants()  // debug builds only; at most every scan period
             }
             if now >= nextHistogram {
                 publishRoundTrip()
@@ -249,6 +193,35 @@ public final class OrderRouter: @unchecked Sendable {
         }
         publishedStats.withLock { $0 = stats }
         publishRoundTrip()
+        _checkInvariants()
+    }
+
+    /// Stops the process if the in-flight table is inconsistent; empty unless KAIROS_CHECK_INVARIANTS.
+    /// O(in flight); the router thread calls it once per timeout scan (and the tests on a stopped
+    /// router). Invariants: the table's own (`SwapRemoveArray`); `stats.inFlight` is its count;
+    /// it holds no more orders than were sent and tracked; every order in it is live
+    /// (`OrderLifecycle`), one still `sent` times out exactly `ackTimeoutNs` after it was sent and
+    /// any other one no earlier than it was sent; the timed-out ring's cursor is inside it and its
+    /// size a power of two (the cursor wraps with a mask). Client order ids are the engine's to
+    /// keep unique, so they are not checked here.
+    func _checkInvariants() {
+        #if KAIROS_CHECK_INVARIANTS
+        inFlight._checkInvariants()
+        precondition(stats.inFlight == inFlight.count, "stats say \(stats.inFlight) in flight, table has \(inFlight.count)")
+        precondition(
+            UInt64(inFlight.count) <= stats.ordersSent &- stats.untracked,
+            "\(inFlight.count) in flight of \(stats.ordersSent) sent, \(stats.untracked) untracked")
+        for o in inFlight {
+            precondition(!o.lifecycle.isFinal, "a \(o.lifecycle) order left in flight")
+            if o.lifecycle == .sent {
+                precondition(o.deadline == o.sentAt &+ config.ackTimeoutNs, "unanswered order with a deadline other than its ack timeout")
+            } else {
+                precondition(o.deadline >= o.sentAt, "deadline before the order was sent")
+            }
+        }
+        precondition(timedOut.count > 0 && timedOut.count & (timedOut.count &- 1) == 0, "timed-out ring size not a power of two")
+        precondition(timedOutNext >= 0 && timedOutNext < timedOut.count, "timed-out ring cursor out of range")
+        #endif
     }
 
     private func publishRoundTrip() {
@@ -278,13 +251,8 @@ public final class OrderRouter: @unchecked Sendable {
             return
         }
         stats.ordersSent &+= 1
-        if pendingCount < pendingOrders.count {
-            pendingOrders[pendingCount] = o
-            pendingSentAt[pendingCount] = sentAt
-            pendingDeadline[pendingCount] = sentAt &+ config.ackTimeoutNs
-            pendingState[pendingCount] = .awaitingAck
-            pendingCount &+= 1
-            stats.inFlight = pendingCount
+        if inFlight.append(InFlightOrder(order: o, sentAt: sentAt, deadline: sentAt &+ config.ackTimeoutNs, lifecycle: .sent)) {
+            stats.inFlight = inFlight.count
         } else {
             stats.untracked &+= 1
         }
@@ -298,7 +266,7 @@ public final class OrderRouter: @unchecked Sendable {
             if rc == 0 { break }
             n &+= 1
             if rc < 0 {
-                stats.malformedReports.count(rc)
+                stats.malformedReports.count(code: rc)
                 continue
             }
             handle(r)
@@ -313,65 +281,68 @@ public final class OrderRouter: @unchecked Sendable {
         case KAIROS_EXEC_REJECT: stats.rejects &+= 1
         default: stats.cancelled &+= 1
         }
-        var found = false
-        let kind = kairos_exec_kind(rawValue: UInt32(r.kind))
-        // Final: nothing more will come for this order (a partial fill keeps it working).
-        let final = kind == KAIROS_EXEC_REJECT || kind == KAIROS_EXEC_CANCELLED
-            || (kind == KAIROS_EXEC_FILL && !(r.leaves_qty > 0))
-        for k in 0..<pendingCount where pendingOrders[k].client_order_id == r.client_order_id {
+        if let k = inFlight.firstIndex(where: { $0.order.client_order_id == r.client_order_id }),
+            let event = OrderEvent(r)
+        {
             let now = MonotonicClock.nanoseconds()
-            if pendingState[k] == .awaitingAck { roundTrip.record(now &- pendingSentAt[k]) }
-            if final {
-                removePending(at: k)
-            } else if pendingState[k] == .awaitingAck {
-                pendingState[k] = .working
-                pendingDeadline[k] = now &+ config.workingTimeoutNs
+            let before = inFlight[k].lifecycle
+            if before == .sent { roundTrip.record(now &- inFlight[k].sentAt) }
+            switch inFlight[k].lifecycle.apply(event) {
+            case .moved(let state) where state.isFinal:
+                removeInFlight(at: k)
+            case .moved:
+                // The first answer (ACK, or a partial fill without one): the working timeout runs
+                // from now. Later partial fills do not extend it.
+                if before == .sent { inFlight[k].deadline = now &+ config.workingTimeoutNs }
+            case .illegal, .late:
+                // A second ACK, say. Forwarded anyway: the engine applies the same rules and
+                // ignores it too. (`late` cannot happen: timed-out orders leave the table.)
+                stats.unexpectedReports &+= 1
             }
-            found = true
-            break
+        } else if r.client_order_id != 0 && timedOut.contains(r.client_order_id) {
+            stats.lateReports &+= 1
         }
-        if !found && timedOut.contains(r.client_order_id) && r.client_order_id != 0 { stats.lateReports &+= 1 }
         deliver(r)
     }
 
-    private func removePending(at k: Int) {
-        pendingCount &-= 1
-        pendingOrders[k] = pendingOrders[pendingCount]
-        pendingSentAt[k] = pendingSentAt[pendingCount]
-        pendingDeadline[k] = pendingDeadline[pendingCount]
-        pendingState[k] = pendingState[pendingCount]
-        stats.inFlight = pendingCount
+    private func removeInFlight(at k: Int) {
+        inFlight.remove(at: k)
+        stats.inFlight = inFlight.count
     }
 
     /// Handles every tracked order past its deadline. Returns how many.
     private func expire(now: Int64) -> Int {
         var n = 0
         var k = 0
-        while k < pendingCount {
-            guard now &- pendingDeadline[k] >= 0 else {
+        while k < inFlight.count {
+            guard now &- inFlight[k].deadline >= 0 else {
                 k &+= 1
                 continue
             }
             n &+= 1
-            let o = pendingOrders[k]
-            if pendingState[k] == .working {
-                // Acknowledged but never filled: ask the gateway to cancel; its answer (CANCELLED,
-                // or the FILL that raced the cancel) ends the order.
+            let o = inFlight[k].order
+            let state = inFlight[k].lifecycle
+            if !state.isAwaitingAnswer {
+                // Acknowledged but not filled in time: ask the gateway to cancel; its answer
+                // (CANCELLED, or the FILL that raced the cancel) ends the order.
                 stats.workingTimeouts &+= 1
-                pendingState[k] = .cancelling
-                pendingDeadline[k] = now &+ config.ackTimeoutNs
+                inFlight[k].lifecycle.apply(.cancelRequested)
+                inFlight[k].deadline = now &+ config.ackTimeoutNs
                 sendCancel(of: o)
                 k &+= 1
                 continue
             }
-            if pendingState[k] == .cancelling { stats.cancelTimeouts &+= 1 }
-            let wasAwaitingAck = pendingState[k] == .awaitingAck
-            removePending(at: k)
+            // The new order, or the cancel of one working too long, went unanswered: give up.
+            if state == .cancelRequested { stats.cancelTimeouts &+= 1 }
+            removeInFlight(at: k)
             stats.timeouts &+= 1
             timedOut[timedOutNext] = o.client_order_id
             timedOutNext = (timedOutNext &+ 1) & (timedOut.count &- 1)
             deliver(synthesizedReject(o, reason: .timeout))
-            if wasAwaitingAck && config.cancelOnTimeout { sendCancel(of: o) }
+            // A gateway that is only slow may still fill the new order; the cancel asks it not to.
+            // Not a transition: the order is already given up, and whatever the gateway answers
+            // is late (`OrderTransition.late`).
+            if state == .sent && config.cancelOnTimeout { sendCancel(of: o) }
         }
         return n
     }
@@ -388,7 +359,7 @@ public final class OrderRouter: @unchecked Sendable {
     }
 
     private func synthesizedReject(_ o: Order, reason: OrderRejectReason) -> ExecutionReport {
-        ExecutionReport(answering: o, kind: KAIROS_EXEC_REJECT, now: WallClock().now(), reason: reason.rawValue)
+        ExecutionReport(answering: o, kind: KAIROS_EXEC_REJECT, now: WallClock().now(), reason: reason)
     }
 
     /// Pushes a report into the executions ring, waiting for room rather than losing it.
@@ -406,4 +377,17 @@ public final class OrderRouter: @unchecked Sendable {
             if spins > 1_000 { sleepMicroseconds(10) }
         }
     }
+}
+
+/// An order the router sent and still tracks for its timeouts.
+struct InFlightOrder {
+    var order: Order
+    /// Monotonic send time (round trip to the first answer).
+    var sentAt: Int64
+    /// Monotonic time at which the order times out in its current state: sent + ackTimeout while
+    /// `sent`, first answer + workingTimeout while working or partially filled, cancel sent +
+    /// ackTimeout while `cancelRequested`.
+    var deadline: Int64
+    /// Always live: an order leaves the table when its lifecycle becomes final.
+    var lifecycle: OrderLifecycle
 }

@@ -47,7 +47,7 @@ public enum IngestClock: Sendable {
 }
 
 /// A snapshot of the ingest counters (see `kairos_ingest.h` for their exact meaning).
-/// Invariants once the ingest thread is quiet: `received == truncated + decodeErrors + decoded`
+/// Invariants once the ingest thread is quiet: `received == truncated + decodeErrors.total + decoded`
 /// and `decoded == pushed + ringFullDrops`.
 public struct IngestStats: Sendable, Equatable {
     public var received: UInt64
@@ -55,12 +55,8 @@ public struct IngestStats: Sendable, Equatable {
     public var pushed: UInt64
     public var ringFullDrops: UInt64
     public var truncated: UInt64
-    /// Refused by the wire decoder, by reason.
-    public var shortFrames: UInt64
-    public var longFrames: UInt64
-    public var badVersion: UInt64
-    public var badType: UInt64
-    public var badField: UInt64
+    /// Refused by the wire decoder, by reason (never `.wrongFrameCount`: a datagram is one record).
+    public var decodeErrors: WireDecodeErrorCounts
     /// Datagrams the kernel dropped on the socket before Kairos saw them (receive queue full).
     public var socketDrops: UInt64
     public var polls: UInt64
@@ -69,20 +65,13 @@ public struct IngestStats: Sendable, Equatable {
     /// Last unexpected negative errno from the kernel, 0 if none.
     public var lastError: Int32
 
-    public var decodeErrors: UInt64 { shortFrames + longFrames + badVersion + badType + badField }
-
     init(_ s: kairos_ingest_stats) {
         received = s.received
         decoded = s.decoded
         pushed = s.pushed
         ringFullDrops = s.ring_full_drops
         truncated = s.truncated
-        let e = s.decode_errors
-        shortFrames = e.1
-        longFrames = e.2
-        badVersion = e.3
-        badType = e.4
-        badField = e.5
+        decodeErrors = WireDecodeErrorCounts(cDecodeErrors: s.decode_errors)
         socketDrops = s.socket_drops
         polls = s.polls
         rearms = s.rearms

@@ -6,22 +6,17 @@ import CKairos
 import Synchronization
 
 /// Counters of one ZeroMQ tick ingest. Every received message is counted in exactly one of
-/// `accepted`, `decodeErrors`, `unknownTopic`, `badMultipart`, `oversized`, `ringFull`.
+/// `accepted`, `decodeErrors` (one reason each), `unknownTopic`, `oversized`, `ringFull`.
 public struct ZMQFeedStats: Sendable, Equatable, CustomStringConvertible {
     public var messages: UInt64 = 0
     public var accepted: UInt64 = 0
-    public var decodeErrors: UInt64 = 0
-    /// Decode errors by reason: short, long, version, type, field (kairos_wire_error -1...-5).
-    public var tooShort: UInt64 = 0
-    public var tooLong: UInt64 = 0
-    public var badVersion: UInt64 = 0
-    public var badType: UInt64 = 0
-    public var badField: UInt64 = 0
+    /// Messages refused by the payload decoder, by reason, and those without exactly two frames
+    /// (`.wrongFrameCount`, `kairos_zfeed_stats.bad_multipart`).
+    public var decodeErrors = WireDecodeErrorCounts()
     /// Topic not `tick.<SYMBOL>` with SYMBOL in the table.
     public var unknownTopic: UInt64 = 0
-    /// Messages without exactly two frames.
-    public var badMultipart: UInt64 = 0
-    /// Frames larger than KAIROS_WIRE_MAX_FRAME, refused before any copy.
+    /// Frames (topic or payload) larger than KAIROS_WIRE_MAX_FRAME, refused by size before any
+    /// copy and before the topic is looked up or the payload decoded; not in `decodeErrors`.
     public var oversized: UInt64 = 0
     /// Decoded ticks dropped because the ring was full (also in the ring's drop count).
     public var ringFull: UInt64 = 0
@@ -32,29 +27,19 @@ public struct ZMQFeedStats: Sendable, Equatable, CustomStringConvertible {
     init(_ s: kairos_zfeed_stats) {
         messages = s.messages
         accepted = s.accepted
-        decodeErrors = s.decode_error_total
-        withUnsafeBytes(of: s.decode_errors) { raw in
-            let e = raw.bindMemory(to: UInt64.self)
-            tooShort = e[1]
-            tooLong = e[2]
-            badVersion = e[3]
-            badType = e[4]
-            badField = e[5]
-        }
+        decodeErrors = WireDecodeErrorCounts(cDecodeErrors: s.decode_errors, wrongFrameCount: s.bad_multipart)
         unknownTopic = s.unknown_topic
-        badMultipart = s.bad_multipart
         oversized = s.oversized
         ringFull = s.ring_full
         instrumentMismatch = s.instrument_mismatch
     }
 
     /// Messages not accepted, whatever the reason.
-    public var refused: UInt64 { decodeErrors + unknownTopic + badMultipart + oversized + ringFull }
+    public var refused: UInt64 { decodeErrors.total + unknownTopic + oversized + ringFull }
 
     public var description: String {
-        "messages \(messages) accepted \(accepted) decode-errors \(decodeErrors) (short \(tooShort) long \(tooLong) "
-            + "version \(badVersion) type \(badType) field \(badField)) unknown-topic \(unknownTopic) "
-            + "bad-multipart \(badMultipart) oversized \(oversized) ring-full \(ringFull)"
+        "messages \(messages) accepted \(accepted) decode-errors \(decodeErrors.total) (\(decodeErrors)) "
+            + "unknown-topic \(unknownTopic) oversized \(oversized) ring-full \(ringFull)"
     }
 }
 

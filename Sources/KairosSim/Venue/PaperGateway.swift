@@ -55,9 +55,11 @@ public struct OrderReceipt: Sendable, Equatable {
 public struct PaperGatewayStats: Sendable, Equatable {
     public var ordersReceived: UInt64 = 0
     public var cancelsReceived: UInt64 = 0
-    public var malformedOrders = MalformedCounts()
+    /// Order frames refused by reason (consumed whole; the gateway carries on).
+    public var malformedOrders = WireDecodeErrorCounts()
     public var ticksReceived: UInt64 = 0
-    public var malformedTicks = MalformedCounts()
+    /// Tick messages on the feed SUB refused by reason.
+    public var malformedTicks = WireDecodeErrorCounts()
     /// Ticks with an unusable quote (non-finite, non-positive or crossed): ignored.
     public var badQuotes: UInt64 = 0
     /// Instruments for which at least one quote arrived.
@@ -93,9 +95,9 @@ public struct PaperGatewayStats: Sendable, Equatable {
 ///
 /// Implementation Notes
 /// - Latest quotes: a `[Tick]` of `KAIROS_MAX_INSTRUMENTS` slots plus a presence bitmap; O(1).
-/// - Working orders: fixed arrays of `capacity` (order, peer identity, due time) with
-///   swap-remove; a pass over them after each batch of messages is O(working). Nothing allocates
-///   per order except the fill log line.
+/// - Working orders: a `SwapRemoveArray` of `capacity` (order, peer identity, due time); a pass
+///   over them after each batch of messages is O(working). Nothing allocates per order except the
+///   fill log line.
 /// - One thread runs `run(until:)` (or `start()` makes one); everything but the published stats
 ///   is that thread's. Stats are copied under a `Mutex` after each loop iteration that did work.
 ///
@@ -117,10 +119,7 @@ public final class PaperGateway: @unchecked Sendable {
     private var stats = PaperGatewayStats()
     private var quotes: [Tick]
     private var quoted: [Bool]
-    private var workOrders: [Order]
-    private var workPeers: [kairos_zorders_identity]
-    private var workDue: [Int64]
-    private var workCount = 0
+    private var working: SwapRemoveArray<WorkingOrder>
     private var receipts: [OrderReceipt] = []
     private let publishedReceipts = Mutex([OrderReceipt]())
 
@@ -145,9 +144,8 @@ public final class PaperGateway: @unchecked Sendable {
         self.config = config
         quotes = [Tick](repeating: Tick(), count: InstrumentID.max)
         quoted = [Bool](repeating: false, count: InstrumentID.max)
-        workOrders = [Order](repeating: Order(), count: config.capacity)
-        workPeers = [kairos_zorders_identity](repeating: kairos_zorders_identity(), count: config.capacity)
-        workDue = [Int64](repeating: 0, count: config.capacity)
+        working = SwapRemoveArray(
+            capacity: config.capacity, placeholder: WorkingOrder(order: Order(), peer: kairos_zorders_identity(), dueNs: 0))
         receipts.reserveCapacity(config.receiptCapacity)
     }
 
@@ -179,21 +177,21 @@ public final class PaperGateway: @unchecked Sendable {
         let clock = MonotonicClock()
         while !stop.isSet {
             var waitUs: Int64 = 50_000
-            if workCount > 0 {
+            if !working.isEmpty {
                 let now = clock.now()
                 var next = Int64.max
                 // Orders already due but waiting for a quote within their limit are re-checked when
                 // the next tick wakes the poll; only orders not yet due set a deadline.
-                for k in 0..<workCount where workDue[k] > now { next = min(next, workDue[k]) }
+                for w in working where w.dueNs > now { next = min(next, w.dueNs) }
                 if next != .max { waitUs = max(0, min(waitUs, (next &- now + 999) / 1_000)) }
             }
             let ready = kairos_zorders_gateway_wait(gw, waitUs)
             var work = 0
             if ready & Int32(KAIROS_ZORDERS_READY_TICKS) != 0 { work &+= receiveTicks(max: 4096) }
             if ready & Int32(KAIROS_ZORDERS_READY_ORDERS) != 0 { work &+= receiveOrders(max: 1024) }
-            if workCount > 0 { work &+= fillDue(now: clock.now()) }
+            if !working.isEmpty { work &+= fillDue(now: clock.now()) }
             if work > 0 {
-                stats.working = workCount
+                stats.working = working.count
                 published.withLock { $0 = stats }
             }
         }
@@ -202,14 +200,11 @@ public final class PaperGateway: @unchecked Sendable {
         // Working orders die with the gateway: tell their engines (CANCELLED), so no engine keeps
         // waiting for a fill that will never come. Best effort: the ROUTER lingers 200 ms on close.
         let now = WallClock().now()
-        while workCount > 0 {
-            let o = workOrders[workCount - 1]
-            var peer = workPeers[workCount - 1]
-            removeWorking(at: workCount - 1)
+        while var w = working.popLast() {
             stats.cancelledAtStop &+= 1
-            send(report(o, kind: KAIROS_EXEC_CANCELLED, now: now, leaves: o.quantity), to: &peer)
+            send(report(w.order, kind: KAIROS_EXEC_CANCELLED, now: now, leaves: w.order.quantity), to: &w.peer)
         }
-        stats.working = workCount
+        stats.working = working.count
         published.withLock { $0 = stats }
     }
 
@@ -223,7 +218,7 @@ public final class PaperGateway: @unchecked Sendable {
             if rc == 0 { break }
             n &+= 1
             if rc < 0 {
-                stats.malformedTicks.count(rc)
+                stats.malformedTicks.count(code: rc)
                 continue
             }
             stats.ticksReceived &+= 1
@@ -251,7 +246,7 @@ public final class PaperGateway: @unchecked Sendable {
             if rc == 0 { break }
             n &+= 1
             if rc < 0 {
-                stats.malformedOrders.count(rc)
+                stats.malformedOrders.count(code: rc)
                 continue
             }
             submit(o, from: &peer)
@@ -263,9 +258,8 @@ public final class PaperGateway: @unchecked Sendable {
         let now = WallClock().now()
         if o.action == UInt8(KAIROS_ORDER_CANCEL.rawValue) {
             stats.cancelsReceived &+= 1
-            for k in 0..<workCount where workOrders[k].client_order_id == o.client_order_id && samePeer(k, &peer) {
-                let w = workOrders[k]
-                removeWorking(at: k)
+            if let k = working.firstIndex(where: { $0.order.client_order_id == o.client_order_id && $0.isFrom(peer) }) {
+                let w = working.remove(at: k).order
                 stats.cancels &+= 1
                 send(report(w, kind: KAIROS_EXEC_CANCELLED, now: now, leaves: w.quantity), to: &peer)
                 return
@@ -287,11 +281,10 @@ public final class PaperGateway: @unchecked Sendable {
             stats.rejectsNoQuote &+= 1
             return reject(o, .noQuote, now: now, to: &peer)
         }
-        guard workCount < workOrders.count else { return reject(o, .bookFull, now: now, to: &peer) }
-        workOrders[workCount] = o
-        workPeers[workCount] = peer
-        workDue[workCount] = MonotonicClock.nanoseconds() &+ config.fills.latencyNs
-        workCount &+= 1
+        let due = MonotonicClock.nanoseconds() &+ config.fills.latencyNs
+        guard working.append(WorkingOrder(order: o, peer: peer, dueNs: due)) else {
+            return reject(o, .bookFull, now: now, to: &peer)
+        }
         stats.acks &+= 1
         send(report(o, kind: KAIROS_EXEC_ACK, now: now, leaves: o.quantity), to: &peer)
     }
@@ -300,19 +293,18 @@ public final class PaperGateway: @unchecked Sendable {
     private func fillDue(now: Int64) -> Int {
         var n = 0
         var k = 0
-        while k < workCount {
-            let o = workOrders[k]
+        while k < working.count {
+            let o = working[k].order
             let q = quotes[Int(o.instrument)]
             let buy = o.side == Side.buy.rawValue
             let price = config.fills.fillPrice(buy: buy, bid: q.bid, ask: q.ask)
             let within = o.type != UInt8(KAIROS_ORDER_LIMIT.rawValue) || (buy ? price <= o.limit_price : price >= o.limit_price)
-            guard now >= workDue[k], within else {
+            guard now >= working[k].dueNs, within else {
                 k &+= 1
                 continue
             }
             let fee = config.fills.fee(price: price, quantity: o.quantity)
-            var peer = workPeers[k]
-            removeWorking(at: k)
+            var peer = working.remove(at: k).peer
             let wall = WallClock().now()
             if let log = fillLog {
                 do {
@@ -336,26 +328,9 @@ public final class PaperGateway: @unchecked Sendable {
         return n
     }
 
-    private func samePeer(_ k: Int, _ peer: inout kairos_zorders_identity) -> Bool {
-        guard workPeers[k].len == peer.len else { return false }
-        let len = Int(peer.len)
-        return withUnsafeBytes(of: &workPeers[k].bytes) { a in
-            withUnsafeBytes(of: &peer.bytes) { b in memcmp(a.baseAddress!, b.baseAddress!, len) == 0 }
-        }
-    }
-
-    private func removeWorking(at k: Int) {
-        workCount &-= 1
-        workOrders[k] = workOrders[workCount]
-        workPeers[k] = workPeers[workCount]
-        workDue[k] = workDue[workCount]
-    }
-
     private func reject(_ o: Order, _ reason: OrderRejectReason, now: Int64, to peer: inout kairos_zorders_identity) {
         stats.rejects &+= 1
-        var r = report(o, kind: KAIROS_EXEC_REJECT, now: now, leaves: 0)
-        r.reason = reason.rawValue
-        send(r, to: &peer)
+        send(report(o, kind: KAIROS_EXEC_REJECT, now: now, leaves: 0, reason: reason), to: &peer)
     }
 
     private func send(_ r: ExecutionReport, to peer: inout kairos_zorders_identity) {
@@ -363,8 +338,28 @@ public final class PaperGateway: @unchecked Sendable {
         if kairos_zorders_gateway_send_exec(gw, &peer, &r, config.gatewayID) != 0 { stats.undeliverable &+= 1 }
     }
 
-    private func report(_ o: Order, kind: kairos_exec_kind, now: Int64, leaves: Double) -> ExecutionReport {
+    private func report(
+        _ o: Order, kind: kairos_exec_kind, now: Int64, leaves: Double, reason: OrderRejectReason? = nil
+    ) -> ExecutionReport {
         // A report must carry a valid side for the decoder; a bad order's side was checked by it.
-        ExecutionReport(answering: o, kind: kind, now: now, leaves: leaves)
+        ExecutionReport(answering: o, kind: kind, now: now, leaves: leaves, reason: reason)
+    }
+}
+
+/// An order the gateway has acknowledged and not yet filled or cancelled.
+private struct WorkingOrder {
+    var order: Order
+    /// The engine (ROUTER peer identity) that sent it: every report for the order goes there, and
+    /// only that engine may cancel it.
+    var peer: kairos_zorders_identity
+    /// Gateway monotonic time from which it may fill (receipt + `fills.latencyNs`).
+    var dueNs: Int64
+
+    /// Whether `engine` is the peer that sent this order.
+    func isFrom(_ engine: kairos_zorders_identity) -> Bool {
+        guard peer.len == engine.len else { return false }
+        return withUnsafeBytes(of: peer.bytes) { a in
+            withUnsafeBytes(of: engine.bytes) { b in memcmp(a.baseAddress!, b.baseAddress!, Int(engine.len)) == 0 }
+        }
     }
 }

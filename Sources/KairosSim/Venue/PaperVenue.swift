@@ -32,13 +32,6 @@ public struct PaperFillConfig: Sendable, Codable, Equatable {
     }
 }
 
-/// Why the paper venue refused an order (the `reason` of a REJECT report).
-public enum VenueRejectReason: UInt32, Sendable {
-    case bookFull = 1
-    case unknownOrder = 2
-    case badOrder = 3
-}
-
 /// An in-process paper venue: acknowledges orders at once and fills each one completely at the
 /// first tick of its instrument that arrives `latencyNs` or more after the order was sent, at the
 /// far touch plus slippage (buys at ask·(1+s), sells at bid·(1−s)), charging `feeBps`.
@@ -47,16 +40,15 @@ public enum VenueRejectReason: UInt32, Sendable {
 /// fill at the touch in full. That is optimistic and documented as such.
 ///
 /// Implementation Notes
-/// - Working orders live in a fixed-capacity array sized at init (swap-remove), so `submit` and
-///   `onTick` never allocate; `onTick` is O(working orders).
+/// - Working orders live in a `SwapRemoveArray` sized at init, so `submit` and `onTick` never
+///   allocate; `onTick` is O(working orders), and fills within one tick are not in submission order.
 /// - Reports are handed to an `emit` closure that is not escaping (no allocation); the caller
 ///   forwards them into the execution ring.
 /// - Single-threaded: owned by whichever thread plays the venue (the demo's market thread, or the
 ///   backtest driver).
 public struct PaperVenue: Sendable {
     public var config: PaperFillConfig
-    @usableFromInline var working: [Order]
-    @usableFromInline var workingCount = 0
+    @usableFromInline var working: SwapRemoveArray<Order>
     public private(set) var acks: UInt64 = 0
     public private(set) var fills: UInt64 = 0
     public private(set) var rejects: UInt64 = 0
@@ -66,17 +58,16 @@ public struct PaperVenue: Sendable {
 
     public init(config: PaperFillConfig = PaperFillConfig(), capacity: Int = 4096) {
         self.config = config
-        working = [Order](repeating: Order(), count: capacity)
+        working = SwapRemoveArray(capacity: capacity, placeholder: Order())
     }
 
-    public var workingOrders: Int { workingCount }
+    public var workingOrders: Int { working.count }
 
     /// Accepts (ACK), cancels or rejects one order from the engine.
     public mutating func submit(_ order: Order, now: Int64, emit: (ExecutionReport) -> Void) {
         if order.action == UInt8(KAIROS_ORDER_CANCEL.rawValue) {
-            for k in 0..<workingCount where working[k].client_order_id == order.client_order_id {
-                let o = working[k]
-                removeWorking(at: k)
+            if let k = working.firstIndex(where: { $0.client_order_id == order.client_order_id }) {
+                let o = working.remove(at: k)
                 cancels &+= 1
                 emit(report(o, kind: KAIROS_EXEC_CANCELLED, now: now, leaves: 0))
                 return
@@ -92,13 +83,11 @@ public struct PaperVenue: Sendable {
             emit(report(order, kind: KAIROS_EXEC_REJECT, now: now, reason: .badOrder))
             return
         }
-        guard workingCount < working.count else {
+        guard working.append(order) else {
             rejects &+= 1
             emit(report(order, kind: KAIROS_EXEC_REJECT, now: now, reason: .bookFull))
             return
         }
-        working[workingCount] = order
-        workingCount += 1
         acks &+= 1
         emit(report(order, kind: KAIROS_EXEC_ACK, now: now, leaves: order.quantity))
     }
@@ -106,12 +95,12 @@ public struct PaperVenue: Sendable {
     /// Fills every working order of `tick`'s instrument that has become eligible.
     public mutating func onTick(_ tick: Tick, emit: (ExecutionReport) -> Void) {
         var k = 0
-        while k < workingCount {
+        while k < working.count {
             let o = working[k]
             if o.instrument == tick.instrument && tick.ts_recv_ns >= o.ts_decision_ns &+ config.latencyNs {
                 let price = config.fillPrice(buy: o.side == Side.buy.rawValue, bid: tick.bid, ask: tick.ask)
                 let fee = config.fee(price: price, quantity: o.quantity)
-                removeWorking(at: k)
+                working.remove(at: k)
                 fills &+= 1
                 filledNotional += price * o.quantity
                 feesCharged += fee
@@ -126,14 +115,9 @@ public struct PaperVenue: Sendable {
         }
     }
 
-    @usableFromInline mutating func removeWorking(at k: Int) {
-        workingCount -= 1
-        working[k] = working[workingCount]
-    }
-
     @usableFromInline func report(
-        _ o: Order, kind: kairos_exec_kind, now: Int64, leaves: Double = 0, reason: VenueRejectReason? = nil
+        _ o: Order, kind: kairos_exec_kind, now: Int64, leaves: Double = 0, reason: OrderRejectReason? = nil
     ) -> ExecutionReport {
-        ExecutionReport(answering: o, kind: kind, now: now, leaves: leaves, reason: reason?.rawValue ?? 0)
+        ExecutionReport(answering: o, kind: kind, now: now, leaves: leaves, reason: reason)
     }
 }
