@@ -54,10 +54,10 @@ func waitFor(_ what: String, seconds: Double = 20, _ condition: () -> Bool) thro
 }
 
 /// Pops `n` reports from the executions ring (the test thread is its consumer).
-func collect(_ n: Int, from ring: SPSCRing<ExecutionReport>) throws -> [ExecutionReport] {
+func collect(_ n: Int, from reports: borrowing SPSCRing<ExecutionReport>.Consumer) throws -> [ExecutionReport] {
     var out: [ExecutionReport] = []
     try waitFor("\(n) execution reports (have \(out.count))") {
-        while let r = ring.pop() { out.append(r) }
+        while let r = reports.pop() { out.append(r) }
         return out.count >= n
     }
     return out
@@ -89,12 +89,14 @@ func temporaryPath(_ name: String) -> String {
 
 /// Router ↔ paper gateway over real ZeroMQ TCP loopback sockets, each on its own thread.
 @Suite(.serialized) struct OrderWireThreadedTests {
-    struct Rig {
+    /// Holds the engine's sides of the router's rings (the test thread pushes orders and pops
+    /// reports as the engine would). A class: it keeps non-copyable handles and its init throws.
+    final class Rig {
         let pub: TestTickPublisher
         let gateway: PaperGateway
         let router: OrderRouter
-        let outbound = SPSCRing<Order>(capacity: 64)
-        let executions = SPSCRing<ExecutionReport>(capacity: 64)
+        let outbound: SPSCRing<Order>.Producer
+        let executions: SPSCRing<ExecutionReport>.Consumer
 
         init(fills: PaperFillConfig, fillLog: String? = nil, feed: Bool = true, routerConfig: OrderRouterConfig = OrderRouterConfig()) throws {
             pub = try TestTickPublisher()
@@ -110,7 +112,10 @@ func temporaryPath(_ name: String) -> String {
             var r = routerConfig
             r.endpoint = gateway.boundEndpoint
             r.routingID = "engine-test"
-            router = try OrderRouter(config: r, outbound: outbound, executions: executions)
+            let orders = SPSCRing<Order>(capacity: 64), reports = SPSCRing<ExecutionReport>(capacity: 64)
+            router = try OrderRouter(config: r, outbound: orders.claimConsumer(), executions: reports.claimProducer())
+            outbound = orders.claimProducer()
+            executions = reports.claimConsumer()
             router.start()
         }
 
@@ -127,8 +132,8 @@ func temporaryPath(_ name: String) -> String {
         let rig = try Rig(fills: fills, fillLog: log)
         try rig.pub.quoteUntilSeen(rig.gateway, 3, bid: 99, ask: 101)
         try rig.pub.quoteUntilSeen(rig.gateway, 5, bid: 49.5, ask: 50.5, count: 2)
-        #expect(rig.outbound.push(makeOrder(1, instrument: 3, side: .buy, quantity: 10)))
-        #expect(rig.outbound.push(makeOrder(2, instrument: 5, side: .sell, quantity: 4)))
+        #expect(rig.outbound.push(makeOrder(1, instrument: 3, side: .buy, quantity: 10)) == true)
+        #expect(rig.outbound.push(makeOrder(2, instrument: 5, side: .sell, quantity: 4)) == true)
         let reports = try collect(4, from: rig.executions)
         rig.stop()
 
@@ -170,7 +175,7 @@ func temporaryPath(_ name: String) -> String {
         rc.workingTimeoutNs = 150_000_000
         let rig = try Rig(fills: PaperFillConfig(latencyNs: 600_000_000_000), routerConfig: rc)
         try rig.pub.quoteUntilSeen(rig.gateway, 1, bid: 10, ask: 10.1)
-        #expect(rig.outbound.push(makeOrder(21, instrument: 1, side: .buy, quantity: 3)))
+        #expect(rig.outbound.push(makeOrder(21, instrument: 1, side: .buy, quantity: 3)) == true)
         var reports: [ExecutionReport] = []
         try waitFor("the order's final report") {
             while let r = rig.executions.pop() { reports.append(r) }
@@ -200,10 +205,11 @@ func temporaryPath(_ name: String) -> String {
         rc.ackTimeoutNs = 150_000_000
         rc.workingTimeoutNs = 100_000_000
         let outbound = SPSCRing<Order>(capacity: 8), executions = SPSCRing<ExecutionReport>(capacity: 8)
-        let router = try OrderRouter(config: rc, outbound: outbound, executions: executions)
+        let router = try OrderRouter(config: rc, outbound: outbound.claimConsumer(), executions: executions.claimProducer())
+        let orders = outbound.claimProducer(), answers = executions.claimConsumer()  // the engine's sides
         router.start()
         defer { router.stop() }
-        #expect(outbound.push(makeOrder(41, instrument: 1, side: .buy, quantity: 2)))
+        #expect(orders.push(makeOrder(41, instrument: 1, side: .buy, quantity: 2)) == true)
         // Receive [identity, order] and answer ACK.
         var identity = [UInt8](repeating: 0, count: 256), frame = [UInt8](repeating: 0, count: 256)
         let idLen = kairos_zsock_recv(gw, &identity, identity.count, 10_000)
@@ -218,7 +224,7 @@ func temporaryPath(_ name: String) -> String {
         #expect(kairos_zsock_send(gw, identity, Int(idLen), 1) == 0 && kairos_zsock_send(gw, out, Int(n), 0) == 0)
         var reports: [ExecutionReport] = []
         try waitFor("the router to give up on order 41") {
-            while let r = executions.pop() { reports.append(r) }
+            while let r = answers.pop() { reports.append(r) }
             return reports.count >= 2
         }
         // The cancel the router sent after the working timeout reached the (silent) gateway.
@@ -235,7 +241,7 @@ func temporaryPath(_ name: String) -> String {
 
     @Test func anOrderWithoutAnyQuoteIsRejected() throws {
         let rig = try Rig(fills: PaperFillConfig(latencyNs: 0), feed: false)
-        #expect(rig.outbound.push(makeOrder(7, instrument: 2, side: .buy, quantity: 1)))
+        #expect(rig.outbound.push(makeOrder(7, instrument: 2, side: .buy, quantity: 1)) == true)
         let r = try collect(1, from: rig.executions)
         rig.stop()
         #expect(r[0].client_order_id == 7 && r[0].reportKind == KAIROS_EXEC_REJECT)
@@ -249,13 +255,13 @@ func temporaryPath(_ name: String) -> String {
         defer { unlink(log) }
         let rig = try Rig(fills: PaperFillConfig(latencyNs: 600_000_000_000), fillLog: log)  // never due
         try rig.pub.quoteUntilSeen(rig.gateway, 1, bid: 10, ask: 10.1)
-        #expect(rig.outbound.push(makeOrder(11, instrument: 1, side: .buy, quantity: 3)))
+        #expect(rig.outbound.push(makeOrder(11, instrument: 1, side: .buy, quantity: 3)) == true)
         let ack = try collect(1, from: rig.executions)
         #expect(ack[0].reportKind == KAIROS_EXEC_ACK)
-        #expect(rig.outbound.push(makeOrder(12, instrument: 1, side: .sell, quantity: 2)))  // left working
+        #expect(rig.outbound.push(makeOrder(12, instrument: 1, side: .sell, quantity: 2)) == true)  // left working
         #expect(try collect(1, from: rig.executions)[0].reportKind == KAIROS_EXEC_ACK)
-        #expect(rig.outbound.push(makeCancel(11, instrument: 1, side: .buy)))
-        #expect(rig.outbound.push(makeCancel(99, instrument: 1, side: .buy)))
+        #expect(rig.outbound.push(makeCancel(11, instrument: 1, side: .buy)) == true)
+        #expect(rig.outbound.push(makeCancel(99, instrument: 1, side: .buy)) == true)
         let r = try collect(2, from: rig.executions)
         // Stopping the gateway answers the order still working with CANCELLED.
         rig.gateway.stop()
@@ -278,10 +284,11 @@ func temporaryPath(_ name: String) -> String {
         var c = OrderRouterConfig()
         c.endpoint = "tcp://127.0.0.1:1"  // nothing listens (privileged port): the gateway is absent
         c.ackTimeoutNs = 50_000_000
-        let router = try OrderRouter(config: c, outbound: outbound, executions: executions)
+        let router = try OrderRouter(config: c, outbound: outbound.claimConsumer(), executions: executions.claimProducer())
+        let orders = outbound.claimProducer(), answers = executions.claimConsumer()  // the engine's sides
         router.start()
-        #expect(outbound.push(makeOrder(5, instrument: 9, side: .sell, quantity: 2)))
-        let r = try collect(1, from: executions)
+        #expect(orders.push(makeOrder(5, instrument: 9, side: .sell, quantity: 2)) == true)
+        let r = try collect(1, from: answers)
         router.stop()
         #expect(r[0].client_order_id == 5 && r[0].reportKind == KAIROS_EXEC_REJECT && r[0].instrument == 9)
         #expect(r[0].reason == UInt32(KAIROS_ZORDERS_REASON_TIMEOUT) && r[0].side == Side.sell.rawValue)
@@ -297,12 +304,12 @@ func temporaryPath(_ name: String) -> String {
         let executions = SPSCRing<ExecutionReport>(capacity: 16)
         let engine = try Engine(
             config: EngineConfig.synthetic(instruments: 1, capitalPerInstrument: 10_000),
-            policy: ScriptedPolicy(target: 0.5), clock: SimulatedClock(), inbound: inbound, outbound: outbound,
-            executions: executions)
+            policy: ScriptedPolicy(target: 0.5), clock: SimulatedClock(), inbound: inbound.claimConsumer(),
+            outbound: outbound.claimProducer(), executions: executions.claimConsumer())
         var c = OrderRouterConfig()
         c.endpoint = "tcp://127.0.0.1:1"
         c.ackTimeoutNs = 20_000_000
-        let router = try OrderRouter(config: c, outbound: outbound, executions: executions)
+        let router = try OrderRouter(config: c, outbound: outbound.claimConsumer(), executions: executions.claimProducer())
         router.start()
         defer { router.stop() }
         let t = Tick(instrument: InstrumentID(0), seq: 1, exchangeTime: 10, receiveTime: 10, bid: 99.99, ask: 100.01)
