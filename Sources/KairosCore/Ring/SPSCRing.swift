@@ -123,24 +123,34 @@ public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
 }
 
 extension SPSCRing {
+    /// What either handle holds: the ring (keeping its storage alive) and a copy of its raw
+    /// pointer, so a handle's call goes to C without loading the pointer through the object.
+    /// Copyable and internal; the handles around it are what cannot be copied.
+    @frozen @usableFromInline
+    struct Side {
+        @usableFromInline let ring: SPSCRing<Element>
+        @usableFromInline let raw: OpaquePointer
+        @inlinable init(_ ring: SPSCRing<Element>) {
+            self.ring = ring
+            raw = ring.cRing
+        }
+    }
+
     /// The producer side of an `SPSCRing`: the only way to put records in.
     ///
     /// Obtained once per ring from `claimProducer()`. Non-copyable, so there is never a second
     /// producer handle; move it to the thread that produces (into its closure, or into the object
     /// that thread runs). Its methods are non-mutating: the state they change is the C ring's.
     ///
-    /// Implementation Notes: holds the ring (keeps its storage alive) and a copy of its raw pointer,
-    /// so a push is one call into C with no reference counting and no atomic besides the ring's own.
+    /// Implementation Notes: holds a `Side` (the ring and its raw pointer), so a push is one call
+    /// into C with no reference counting and no atomic besides the ring's own.
     @frozen
     public struct Producer: ~Copyable {
+        @usableFromInline let side: Side
+        @usableFromInline init(ring: SPSCRing<Element>) { side = Side(ring) }
         /// The ring this handle produces into (capacity, counters; its consumer side).
-        public let ring: SPSCRing<Element>
-        @usableFromInline let raw: OpaquePointer
-
-        @usableFromInline init(ring: SPSCRing<Element>) {
-            self.ring = ring
-            raw = ring.cRing
-        }
+        @inlinable public var ring: SPSCRing<Element> { side.ring }
+        @inlinable var raw: OpaquePointer { side.raw }
 
         /// Copies `element` in. Returns false (and writes nothing) when the ring is full.
         @inlinable public func push(_ element: Element) -> Bool {
@@ -188,17 +198,14 @@ extension SPSCRing {
     ///
     /// Obtained once per ring from `claimConsumer()`; non-copyable, like `Producer`.
     ///
-    /// Implementation Notes: as `Producer` (the ring plus its raw pointer; no per-call overhead).
+    /// Implementation Notes: as `Producer` (a `Side`; no per-call overhead).
     @frozen
     public struct Consumer: ~Copyable {
+        @usableFromInline let side: Side
+        @usableFromInline init(ring: SPSCRing<Element>) { side = Side(ring) }
         /// The ring this handle consumes from (capacity, counters; its producer side).
-        public let ring: SPSCRing<Element>
-        @usableFromInline let raw: OpaquePointer
-
-        @usableFromInline init(ring: SPSCRing<Element>) {
-            self.ring = ring
-            raw = ring.cRing
-        }
+        @inlinable public var ring: SPSCRing<Element> { side.ring }
+        @inlinable var raw: OpaquePointer { side.raw }
 
         /// Takes the oldest record out, or nil when the ring is empty.
         @inlinable public func pop() -> Element? {
