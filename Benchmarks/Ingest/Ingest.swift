@@ -55,7 +55,8 @@ func ingestMonotonicNs() -> Int64 {
 /// and read by the sender after `go.wait()`; `sentDone` the other way round through `done` (the
 /// semaphores are the happens-before edges). `received` is an atomic read of the C counters.
 final class IngestBench: @unchecked Sendable {
-    let ring = SPSCRing<Tick>(capacity: 1 << 16)
+    /// The ring's consumer: the benchmark thread drains what the ingest (its producer) pushes.
+    let consumer: SPSCRing<Tick>.Consumer
     let ingest: UDPIngest
     let ticks: UnsafeMutableBufferPointer<Tick>
     let go = DispatchSemaphore(value: 0)
@@ -66,7 +67,9 @@ final class IngestBench: @unchecked Sendable {
     var sink: UInt64 = 0
 
     init(backend: IngestBackend, multishot: Bool) {
-        ingest = try! UDPIngest(backend: backend, ring: ring, useMultishot: multishot)
+        let ring = SPSCRing<Tick>(capacity: 1 << 16)
+        ingest = try! UDPIngest(backend: backend, ring: ring.claimProducer(), useMultishot: multishot)
+        consumer = ring.claimConsumer()
         ticks = .allocate(capacity: ingestTicksPerIteration)
         for i in 0..<ingestTicksPerIteration {
             var t = Tick()
@@ -128,7 +131,7 @@ final class IngestBench: @unchecked Sendable {
         var quietSince: Int64 = 0
         while true {
             let n = ingest.pollOnce(timeoutMs: 0)
-            _ = ring.withAvailable { buf in
+            _ = consumer.withAvailable { buf in
                 for t in buf { sink &+= t.seq }
                 return buf.count
             }
@@ -162,7 +165,7 @@ final class IngestBench: @unchecked Sendable {
         var spins = 0
         while ingest.receivedCount < target {
             _ = ingest.pollOnce(timeoutMs: 0)
-            _ = ring.withAvailable { buf in
+            _ = consumer.withAvailable { buf in
                 for t in buf { sink &+= t.seq }
                 return buf.count
             }

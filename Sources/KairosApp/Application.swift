@@ -75,7 +75,6 @@ public enum LiveTickIngest: Sendable, CustomStringConvertible {
 public func buildApplication(config: KairosConfig, logger: Logger, handleSignals: Bool = true) throws -> KairosApplication {
     let builder = try EngineBuilder(config: config)
     let rings = EngineRings(inbound: config.ringCapacity)
-    let inbound = rings.inbound, outbound = rings.outbound, executions = rings.executions
     let policy = try builder.makePolicy()
     if config.policy.kind == nil {
         logger.notice(
@@ -111,18 +110,18 @@ public func buildApplication(config: KairosConfig, logger: Logger, handleSignals
         // 4 MiB socket buffer (capped by net.core.rmem_max): absorbs scheduling gaps of the ingest
         // thread at 1 M datagrams/s; what still overflows is counted (socketDrops), never silent.
         ingest = .udp(try UDPIngest(
-            address: addr.host, port: addr.port, backend: config.feed.io, ring: inbound, receiveBufferBytes: 4 << 20,
+            address: addr.host, port: addr.port, backend: config.feed.io, ring: rings.inbound.claimProducer(), receiveBufferBytes: 4 << 20,
             logger: logger))
     case .file:
         guard let path = config.feed.file else { throw ConfigError(message: "feed.transport file needs feed.file") }
-        ingest = .file(try FileReplay(path: path, backend: config.feed.io, ring: inbound))
+        ingest = .file(try FileReplay(path: path, backend: config.feed.io, ring: rings.inbound.claimProducer()))
     case .zmq:
         var feed = ZMQFeedConfig(
             endpoints: config.feed.endpoints, topics: config.feed.topics,
             symbols: engine.config.instruments.map { ($0.symbol, $0.id) })
         feed.pollTimeoutMilliseconds = 50
         feed.curve = feedCurve
-        ingest = .zmq(try ZMQTickIngest(ring: inbound, config: feed))
+        ingest = .zmq(try ZMQTickIngest(ring: rings.inbound.claimProducer(), config: feed))
     }
 
     var rc = OrderRouterConfig()
@@ -130,7 +129,8 @@ public func buildApplication(config: KairosConfig, logger: Logger, handleSignals
     rc.ackTimeoutNs = Int64(config.orders.ackTimeoutMs) * 1_000_000
     rc.workingTimeoutNs = Int64(config.orders.workingTimeoutMs) * 1_000_000
     rc.curve = ordersCurve
-    let router = try OrderRouter(config: rc, outbound: outbound, executions: executions)
+    let router = try OrderRouter(
+        config: rc, outbound: rings.outbound.claimConsumer(), executions: rings.executions.claimProducer())
 
     var cache: FeatureCacheWriter? = nil
     if let r = config.redis {
@@ -138,8 +138,8 @@ public func buildApplication(config: KairosConfig, logger: Logger, handleSignals
         var cc = FeatureCacheConfig(host: r.host, port: UInt16(r.port))
         cc.ttlSeconds = UInt32(r.ttlSeconds)
         cc.flushIntervalNs = Int64(r.flushIntervalMs) * 1_000_000
-        cache = FeatureCacheWriter(ring: ring, symbols: config.instruments, config: cc, logger: logger)
-        engine.snapshots = FeatureSnapshotPublisher(ring: ring, instrumentCount: n)
+        cache = FeatureCacheWriter(ring: ring.claimConsumer(), symbols: config.instruments, config: cc, logger: logger)
+        engine.snapshots = FeatureSnapshotPublisher(ring: ring.claimProducer(), instrumentCount: n)
     }
 
     var services: [any Service] = []

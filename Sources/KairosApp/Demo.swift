@@ -139,7 +139,11 @@ public final class DemoRun: Sendable {
 
     private func runMarket() {
         let o = options
-        let inbound = engine.inbound, outbound = engine.outbound, executions = engine.executions
+        // The market thread is the far end of all three engine rings: it produces ticks, consumes
+        // orders and produces execution reports. Claimed here, on the thread that uses them.
+        let inbound = engine.inbound.ring.claimProducer()
+        let outbound = engine.outbound.ring.claimConsumer()
+        let executions = engine.executions.ring.claimProducer()
         let clock = MonotonicClock()
         var market = box.market
         var venue = box.venue
@@ -153,7 +157,9 @@ public final class DemoRun: Sendable {
         let deadline = o.ticks == nil ? start + Int64(o.duration * 1e9) : Int64.max
         let nsPerTick = o.rate > 0 ? 1e9 / o.rate : 0
         var lostReports: UInt64 = 0
-        let emit: (ExecutionReport) -> Void = { r in
+        // A local function, not a closure value: it borrows the non-copyable producer, which an
+        // escaping closure could not capture.
+        func emit(_ r: ExecutionReport) {
             // The engine drains executions before ticks, so this ring only fills if the engine
             // thread is stalled; spin briefly rather than lose a fill.
             var spins = 0

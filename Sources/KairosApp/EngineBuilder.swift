@@ -103,7 +103,9 @@ extension KairosConfig.Policy {
     }
 }
 
-/// The three rings between the engine and the outside, with their capacities.
+/// The three rings between the engine and the outside, with their capacities. `makeEngine` claims
+/// the engine's sides (consumer of `inbound` and `executions`, producer of `outbound`); whoever
+/// drives the far ends claims the other sides (`inbound.claimProducer()`, ...).
 public struct EngineRings: Sendable {
     public let inbound: SPSCRing<Tick>
     public let outbound: SPSCRing<Order>
@@ -150,7 +152,8 @@ public struct EngineBuilder: Sendable {
         return c
     }
 
-    /// An engine running `policy` on `clock`, connected to `rings`. `tune` adjusts the engine
+    /// An engine running `policy` on `clock`, connected to `rings` (it claims the engine's side of
+    /// each, so a set of rings serves one engine). `tune` adjusts the engine
     /// configuration for research runs (e.g. a backtest without a breaker); live runs pass none.
     public func makeEngine<P: DecisionPolicy, C: EngineClock>(
         policy: P, clock: C, rings: EngineRings, liveFeed: Bool, killSwitch: KillSwitch = KillSwitch(),
@@ -160,8 +163,8 @@ public struct EngineBuilder: Sendable {
         var ec = engineConfig(maxExposure: policy.maxExposure, liveFeed: liveFeed)
         tune(&ec)
         return try Engine(
-            config: ec, policy: policy, clock: clock, inbound: rings.inbound, outbound: rings.outbound,
-            executions: rings.executions, killSwitch: killSwitch, monitor: monitor, logger: logger)
+            config: ec, policy: policy, clock: clock, inbound: rings.inbound.claimConsumer(),
+            outbound: rings.outbound.claimProducer(), executions: rings.executions.claimConsumer(), killSwitch: killSwitch, monitor: monitor, logger: logger)
     }
 
     /// An engine running the configured policy.

@@ -18,6 +18,10 @@ import KairosApp
 /// an allocation counter sees only the per-tick path.
 public final class DecisionPathHarness {
     public let engine: Engine<SMACrossoverPolicy, MonotonicClock>
+    // The far ends of the engine's rings, all driven by the thread calling `step()`.
+    private let ticks: SPSCRing<Tick>.Producer
+    private let orders: SPSCRing<Order>.Consumer
+    private let reports: SPSCRing<ExecutionReport>.Producer
     private var venue: PaperVenue
     private let tape: [Tick]
     private var cursor = 0
@@ -34,10 +38,14 @@ public final class DecisionPathHarness {
             maxDrawdown: .infinity)
         config.snapshotIntervalNs = Int64.max / 4
         config.equitySampleIntervalNs = Int64.max / 4
+        let inbound = SPSCRing<Tick>(capacity: 1024), outbound = SPSCRing<Order>(capacity: 1024)
+        let executions = SPSCRing<ExecutionReport>(capacity: 4096)
         engine = try Engine(
             config: config, policy: SMACrossoverPolicy(instruments: instruments), clock: MonotonicClock(),
-            inbound: SPSCRing<Tick>(capacity: 1024), outbound: SPSCRing<Order>(capacity: 1024),
-            executions: SPSCRing<ExecutionReport>(capacity: 4096))
+            inbound: inbound.claimConsumer(), outbound: outbound.claimProducer(), executions: executions.claimConsumer())
+        ticks = inbound.claimProducer()
+        orders = outbound.claimConsumer()
+        reports = executions.claimProducer()
         venue = PaperVenue(config: PaperFillConfig(latencyNs: 0, slippageBps: 0.5, feeBps: 0.2), capacity: instruments * 4)
         var market = SyntheticMarket(scenario: .demo, instruments: instruments, seed: seed)
         var t = Tick()
@@ -59,17 +67,16 @@ public final class DecisionPathHarness {
         tick.seq &+= UInt64(lap) &* UInt64(tape.count)
         emitted &+= 1
         tick.ts_recv_ns = MonotonicClock.nanoseconds()
-        let executions = engine.executions
-        venue.onTick(tick) { _ = executions.push($0) }
-        _ = engine.inbound.push(tick)
+        venue.onTick(tick) { _ = self.reports.push($0) }
+        _ = ticks.push(tick)
         engine.drainExecutions()
         var sent = false
         _ = engine.inbound.withAvailable { ticks in
             for t in ticks where engine.processTick(t) { sent = true }
             return ticks.count
         }
-        while let order = engine.outbound.pop() {
-            venue.submit(order, now: tick.ts_recv_ns) { _ = executions.push($0) }
+        while let order = orders.pop() {
+            venue.submit(order, now: tick.ts_recv_ns) { _ = self.reports.push($0) }
         }
         return sent
     }

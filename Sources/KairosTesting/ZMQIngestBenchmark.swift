@@ -53,7 +53,8 @@ public enum ZMQIngestBenchmark {
         let ring = SPSCRing<Tick>(capacity: ringCapacity)
         var config = ZMQFeedConfig(endpoints: [publisher.boundEndpoint], symbols: ZMQFeedConfig.numberedSymbols(instruments))
         config.receiveHighWaterMark = hwm
-        let ingest = try ZMQTickIngest(ring: ring, config: config)
+        let ingest = try ZMQTickIngest(ring: ring.claimProducer(), config: config)
+        let consumer = ring.claimConsumer()  // this (the calling) thread
         guard publisher.waitForSubscriptions(1, timeoutSeconds: 10) >= 1 else {
             throw SystemError("wait for the ingest's subscription", errno: ETIMEDOUT)
         }
@@ -77,7 +78,7 @@ public enum ZMQIngestBenchmark {
         var breaks: UInt64 = 0
         var idleSince = MonotonicClock.nanoseconds()
         while popped < UInt64(ticks) {
-            let n = ring.withAvailable { buf -> Int in
+            let n = consumer.withAvailable { buf -> Int in
                 for t in buf {
                     if t.seq != lastSeq &+ 1 { breaks += 1 }
                     lastSeq = t.seq

@@ -103,7 +103,7 @@ extension CurveSecurityTests {
         func ingest(_ keys: CurveKeyPair?) throws -> ZMQTickIngest {
             var c = ZMQFeedConfig(endpoints: [publisher.boundEndpoint], symbols: ZMQFeedConfig.numberedSymbols(1))
             c.curve = keys.map { CurveClient(serverPublicKey: server.publicKey, keys: $0) }
-            let i = try ZMQTickIngest(ring: SPSCRing<Tick>(capacity: 4096), config: c)
+            let i = try ZMQTickIngest(ring: SPSCRing<Tick>(capacity: 4096).claimProducer(), config: c)
             i.start()
             return i
         }
@@ -163,14 +163,15 @@ extension CurveSecurityTests {
             r.routingID = "engine-\(id)"
             r.ackTimeoutNs = 1_500_000_000
             r.curve = CurveClient(serverPublicKey: gatewayKeys.publicKey, keys: keys)
-            let router = try OrderRouter(config: r, outbound: outbound, executions: executions)
+            let router = try OrderRouter(config: r, outbound: outbound.claimConsumer(), executions: executions.claimProducer())
+            let orders = outbound.claimProducer(), answers = executions.claimConsumer()  // the engine's sides
             router.start()
             defer { router.stop() }
-            #expect(outbound.push(makeOrder(id, instrument: 0, side: .buy, quantity: 3)))
+            #expect(orders.push(makeOrder(id, instrument: 0, side: .buy, quantity: 3)) == true)
             // Until a final answer: FILL, REJECT (the router's timeout) or CANCELLED.
             var reports: [ExecutionReport] = []
             try waitFor("a final report for order \(id)") {
-                while let r = executions.pop() { reports.append(r) }
+                while let r = answers.pop() { reports.append(r) }
                 return reports.contains { $0.kind != UInt8(KAIROS_EXEC_ACK.rawValue) }
             }
             return reports

@@ -36,8 +36,8 @@ struct RecordingPolicy: DecisionPolicy {
     static func engine<P: DecisionPolicy>(_ policy: P, instruments: Int = 1) throws -> Engine<P, SimulatedClock> {
         try Engine(
             config: EngineConfig.synthetic(instruments: instruments), policy: policy, clock: SimulatedClock(),
-            inbound: SPSCRing<Tick>(capacity: 16), outbound: SPSCRing<Order>(capacity: 16),
-            executions: SPSCRing<ExecutionReport>(capacity: 16))
+            inbound: SPSCRing<Tick>(capacity: 16).claimConsumer(), outbound: SPSCRing<Order>(capacity: 16).claimProducer(),
+            executions: SPSCRing<ExecutionReport>(capacity: 16).claimConsumer())
     }
 
     static func tick(seq: UInt64, ts: Int64, mid: Double = 100, instrument: Int = 0, publisher: UInt16 = 0) -> Tick {
@@ -133,10 +133,11 @@ struct RecordingPolicy: DecisionPolicy {
         policy.requirements = DataRequirements(regimeDetector: GaussianHMMFilter(model: GaussianHMM.fit(bars: fitBars)))
         let e = try Self.engine(policy)
         let ring = SPSCRing<FeatureSnapshot>(capacity: 64)
-        e.snapshots = FeatureSnapshotPublisher(ring: ring, instrumentCount: 1, intervalNs: 0)
+        e.snapshots = FeatureSnapshotPublisher(ring: ring.claimProducer(), instrumentCount: 1, intervalNs: 0)
+        let cache = ring.claimConsumer()
         for k in 1...3 { e.processTick(Self.tick(seq: UInt64(k), ts: Int64(k), mid: 100 + Double(k))) }
         var got: [FeatureSnapshot] = []
-        while let s = ring.pop() { got.append(s) }
+        while let s = cache.pop() { got.append(s) }
         #expect(got.count == 3)
         #expect(got[0].regimeEstimate == nil)  // the first bar only starts the detector
         let r = try #require(e.regime(of: InstrumentID(0)))

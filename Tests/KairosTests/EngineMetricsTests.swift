@@ -18,8 +18,8 @@ import Testing
             let monitor = EngineMonitor(metricsPrefix: "kairos")
             let engine = try Engine(
                 config: .synthetic(instruments: 1, capitalPerInstrument: 10_000), policy: ScriptedPolicy(target: 1),
-                clock: SimulatedClock(), inbound: SPSCRing<Tick>(capacity: 16), outbound: SPSCRing<Order>(capacity: 16),
-                executions: SPSCRing<ExecutionReport>(capacity: 16), monitor: monitor)
+                clock: SimulatedClock(), inbound: SPSCRing<Tick>(capacity: 16).claimConsumer(), outbound: SPSCRing<Order>(capacity: 16).claimProducer(),
+                executions: SPSCRing<ExecutionReport>(capacity: 16).claimConsumer(), monitor: monitor)
             func tick(_ ts: Int64, bid: Double = 99.99, ask: Double = 100.01) -> Tick {
                 Tick(instrument: InstrumentID(0), seq: UInt64(ts), exchangeTime: ts, receiveTime: ts, bid: bid, ask: ask)
             }

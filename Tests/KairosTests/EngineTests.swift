@@ -76,8 +76,8 @@ struct ListSource: TickSource {
         let inbound = SPSCRing<Tick>(capacity: 16), outbound = SPSCRing<Order>(capacity: 16)
         let execs = SPSCRing<ExecutionReport>(capacity: 16)
         let engine = try Engine(
-            config: c, policy: ScriptedPolicy(target: 0.1), clock: SimulatedClock(), inbound: inbound,
-            outbound: outbound, executions: execs)
+            config: c, policy: ScriptedPolicy(target: 0.1), clock: SimulatedClock(), inbound: inbound.claimConsumer(),
+            outbound: outbound.claimProducer(), executions: execs.claimConsumer())
         var src = ListSource(mids: Array(repeating: 100, count: 3))
         var t = Tick()
         _ = src.nextTick(into: &t)
@@ -89,8 +89,8 @@ struct ListSource: TickSource {
         let inbound = SPSCRing<Tick>(capacity: 16), outbound = SPSCRing<Order>(capacity: 16)
         let execs = SPSCRing<ExecutionReport>(capacity: 16)
         let engine = try Engine(
-            config: config(), policy: ScriptedPolicy(target: nil), clock: SimulatedClock(), inbound: inbound,
-            outbound: outbound, executions: execs)
+            config: config(), policy: ScriptedPolicy(target: nil), clock: SimulatedClock(), inbound: inbound.claimConsumer(),
+            outbound: outbound.claimProducer(), executions: execs.claimConsumer())
         // Numbered in order (the data stage drops a repeated sequence number as a duplicate).
         var seq: UInt64 = 0
         func t(_ bid: Double, _ ask: Double, ts: Int64, inst: UInt16 = 0) -> Tick {
@@ -157,8 +157,9 @@ struct ListSource: TickSource {
         let execs = SPSCRing<ExecutionReport>(capacity: 16)
         let kill = KillSwitch()
         let engine = try Engine(
-            config: config(), policy: ScriptedPolicy(target: 1), clock: SimulatedClock(), inbound: inbound,
-            outbound: outbound, executions: execs, killSwitch: kill)
+            config: config(), policy: ScriptedPolicy(target: 1), clock: SimulatedClock(), inbound: inbound.claimConsumer(),
+            outbound: outbound.claimProducer(), executions: execs.claimConsumer(), killSwitch: kill)
+        let orders = outbound.claimConsumer()
         kill.engage()
         var src = ListSource(mids: [100, 100])
         var t = Tick()
@@ -168,22 +169,22 @@ struct ListSource: TickSource {
         kill.release()
         _ = src.nextTick(into: &t)
         #expect(engine.processTick(t) == true)
-        #expect(outbound.pop()?.quantity == 100)
+        #expect(orders.pop()?.quantity == 100)
     }
 
     @Test func executionsForUnknownOrdersAreCountedNotApplied() throws {
         let inbound = SPSCRing<Tick>(capacity: 16), outbound = SPSCRing<Order>(capacity: 16)
         let execs = SPSCRing<ExecutionReport>(capacity: 16)
         let engine = try Engine(
-            config: config(), policy: ScriptedPolicy(target: nil), clock: SimulatedClock(), inbound: inbound,
-            outbound: outbound, executions: execs)
+            config: config(), policy: ScriptedPolicy(target: nil), clock: SimulatedClock(), inbound: inbound.claimConsumer(),
+            outbound: outbound.claimProducer(), executions: execs.claimConsumer())
         var r = ExecutionReport()
         r.client_order_id = 77
         r.kind = UInt8(KAIROS_EXEC_FILL.rawValue)
         r.fill_qty = 5
         r.fill_price = 100
         r.side = Side.buy.rawValue
-        _ = execs.push(r)
+        _ = execs.claimProducer().push(r)  // the venue's side, used once
         engine.drainExecutions()
         #expect(engine.counters.unknownExecutions == 1)
         #expect(engine.portfolio.positions[0].quantity == 0)
@@ -210,15 +211,16 @@ struct ListSource: TickSource {
         let ring = SPSCRing<FeatureSnapshot>(capacity: 64)
         let engine = try Engine(
             config: .synthetic(instruments: 2, capitalPerInstrument: 10_000), policy: ScriptedPolicy(target: nil),
-            clock: SimulatedClock(), inbound: SPSCRing<Tick>(capacity: 16), outbound: SPSCRing<Order>(capacity: 16),
-            executions: SPSCRing<ExecutionReport>(capacity: 16))
-        engine.snapshots = FeatureSnapshotPublisher(ring: ring, instrumentCount: 2)
+            clock: SimulatedClock(), inbound: SPSCRing<Tick>(capacity: 16).claimConsumer(), outbound: SPSCRing<Order>(capacity: 16).claimProducer(),
+            executions: SPSCRing<ExecutionReport>(capacity: 16).claimConsumer())
+        engine.snapshots = FeatureSnapshotPublisher(ring: ring.claimProducer(), instrumentCount: 2)
+        let cache = ring.claimConsumer()
         for k in 1...5 {
             engine.processTick(Tick(instrument: InstrumentID(k % 2), seq: UInt64(k), exchangeTime: Int64(k), receiveTime: 0, bid: 99, ask: 101))
         }
         // Simulated time never advances past the 10 ms interval: one snapshot per instrument.
         var got: [UInt16] = []
-        while let s = ring.pop() { got.append(s.instrument) }
+        while let s = cache.pop() { got.append(s.instrument) }
         #expect(got.sorted() == [0, 1])
         #expect(engine.features(of: InstrumentID(1))[.rollingMean] == 100)
     }
@@ -232,8 +234,9 @@ struct ListSource: TickSource {
         let clock = SimulatedClock(start: 0)
         let outbound = SPSCRing<Order>(capacity: 64)
         let engine = try Engine(
-            config: config, policy: ScriptedPolicy(target: nil), clock: clock, inbound: SPSCRing<Tick>(capacity: 16),
-            outbound: outbound, executions: SPSCRing<ExecutionReport>(capacity: 16))
+            config: config, policy: ScriptedPolicy(target: nil), clock: clock, inbound: SPSCRing<Tick>(capacity: 16).claimConsumer(),
+            outbound: outbound.claimProducer(), executions: SPSCRing<ExecutionReport>(capacity: 16).claimConsumer())
+        let orders = outbound.claimConsumer()
         var seq: UInt64 = 0
         func tick(seq s: UInt64? = nil) -> Tick {
             if s == nil { seq += 1 }
@@ -259,7 +262,7 @@ struct ListSource: TickSource {
         #expect(engine.counters.ordersRejected[RiskRejection.staleFeed.rawValue] == 2)
         #expect(engine.processTick(tick()) == true)  // third fresh tick lifts the halt
         #expect(!engine.isHaltedForStaleFeed(InstrumentID(0)))
-        #expect(outbound.pop()?.quantity == 100)
+        #expect(orders.pop()?.quantity == 100)
     }
 }
 
@@ -269,24 +272,32 @@ extension Engine where Policy == ScriptedPolicy {
 }
 
 /// `Engine.processExecution` applies reports by `OrderLifecycle`'s rules.
-@Suite struct EngineExecutionTests {
-    let inbound = SPSCRing<Tick>(capacity: 16), outbound = SPSCRing<Order>(capacity: 16)
+@Suite final class EngineExecutionTests {
+    let inbound = SPSCRing<Tick>(capacity: 16), outbound: SPSCRing<Order>
     let execs = SPSCRing<ExecutionReport>(capacity: 16)
+    /// The venue's side of the engine's outbound ring.
+    let orders: SPSCRing<Order>.Consumer
     let clock = SimulatedClock()
     let id = InstrumentID(0)
+
+    init() {
+        let o = SPSCRing<Order>(capacity: 16)
+        outbound = o
+        orders = o.claimConsumer()
+    }
 
     /// An engine that wants half its 10,000 allocation long: 50 units at 100.
     func engine() throws -> Engine<ScriptedPolicy, SimulatedClock> {
         try Engine(
             config: EngineConfig.synthetic(instruments: 1, capitalPerInstrument: 10_000), policy: ScriptedPolicy(target: 0.5),
-            clock: clock, inbound: inbound, outbound: outbound, executions: execs)
+            clock: clock, inbound: inbound.claimConsumer(), outbound: outbound.claimProducer(), executions: execs.claimConsumer())
     }
 
     /// Feeds a tick at mid 100 and returns the order it produced.
     func order(from engine: Engine<ScriptedPolicy, SimulatedClock>, at t: Int64) throws -> Order {
         clock.advance(to: t)
         #expect(engine.processTick(Tick(instrument: id, seq: UInt64(t), exchangeTime: t, receiveTime: t, bid: 99.99, ask: 100.01)))
-        return try #require(outbound.pop())
+        return try #require(orders.pop() as Order?)
     }
 
     func reject(_ o: Order, _ reason: OrderRejectReason) -> ExecutionReport {

@@ -62,7 +62,7 @@ func testFeatures(instrument: Int, step: Int) -> FeatureVector {
 
     @Test func publisherThrottlesPerInstrumentAndCountsFullRing() {
         let ring = SPSCRing<FeatureSnapshot>(capacity: 4)
-        let pub = FeatureSnapshotPublisher(ring: ring, instrumentCount: 2, intervalNs: 10)
+        let pub = FeatureSnapshotPublisher(ring: ring.claimProducer(), instrumentCount: 2, intervalNs: 10)
         let f = FeatureVector()
         var pushed: [Int64] = []
         for now in stride(from: Int64(0), through: 25, by: 5) {
@@ -74,7 +74,7 @@ func testFeatures(instrument: Int, step: Int) -> FeatureVector {
         // The ring (4 slots) is now full: the next due offer is a counted drop, not a wait.
         #expect(!pub.offer(instrument: InstrumentID(1), timestamp: 40, features: f, now: 40))
         #expect(pub.published == 4 && pub.dropped == 1 && ring.dropCount == 1)
-        #expect(ring.pop()?.ts_ns == 0)
+        #expect(ring.claimConsumer().pop()?.ts_ns == 0)
     }
 
     @Test(.enabled(if: RedisServerProcess.isAvailable, "redis-server is not installed"))

@@ -32,7 +32,7 @@ final class SnapshotProducer: Sendable {
     let publisher: FeatureSnapshotPublisher
 
     init(ring: SPSCRing<FeatureSnapshot>, instruments: Int) {
-        let publisher = FeatureSnapshotPublisher(ring: ring, instrumentCount: instruments, intervalNs: 0)
+        let publisher = FeatureSnapshotPublisher(ring: ring.claimProducer(), instrumentCount: instruments, intervalNs: 0)
         self.publisher = publisher
         let offers = offers, stopFlag = stopFlag, last = last
         thread = WorkerThread(name: "test.snapshot-producer") {
@@ -101,7 +101,8 @@ struct FeatureCacheThreadedTests {
     @Test func valuesLandInRedisWithEveryFieldAndTTL() throws {
         let server = try RedisServerProcess()
         let ring = SPSCRing<FeatureSnapshot>(capacity: 1024)
-        let writer = FeatureCacheWriter(ring: ring, symbols: Array(symbols.prefix(3)), config: config(server))
+        let writer = FeatureCacheWriter(ring: ring.claimConsumer(), symbols: Array(symbols.prefix(3)), config: config(server))
+        let snapshots = ring.claimProducer()  // this test is the engine's side
         writer.start()
         let bull = CachedRegime(regime: .bull, probabilities: SIMD4(0.7, 0.1, 0.15, 0.05), confidence: 0.8)
         let vol = CachedRegime(regime: .volatile, probabilities: SIMD4(0.05, 0.25, 0.1, 0.6), confidence: 1.0 / 3.0)
@@ -110,7 +111,7 @@ struct FeatureCacheThreadedTests {
             FeatureSnapshot(instrument: InstrumentID(1), timestamp: 1_700_000_000_223_456_789, features: testFeatures(instrument: 1, step: 6)),
             FeatureSnapshot(instrument: InstrumentID(2), timestamp: -5, features: testFeatures(instrument: 2, step: 7), regime: vol),
         ]
-        for s in snaps { #expect(ring.push(s)) }
+        for s in snaps { #expect(snapshots.push(s) == true) }
         #expect(waitUntil { writer.stats.written == 3 })
 
         let r = try reader(server)
@@ -138,14 +139,14 @@ struct FeatureCacheThreadedTests {
         }
 
         // A later snapshot without a regime estimate removes the stale regime fields.
-        #expect(ring.push(FeatureSnapshot(instrument: InstrumentID(0), timestamp: 99, features: testFeatures(instrument: 0, step: 8))))
+        #expect(snapshots.push(FeatureSnapshot(instrument: InstrumentID(0), timestamp: 99, features: testFeatures(instrument: 0, step: 8))) == true)
         #expect(waitUntil { writer.stats.written == 4 })
         let h0 = try hash(r, "kairos:features:SYN0")
         #expect(h0["ts"] == "99" && h0["regime"] == nil && h0["p_bull"] == nil && h0["confidence"] == nil)
         #expect(h0[Feature.rsi.description].flatMap(Double.init) == testFeatures(instrument: 0, step: 8)[.rsi])
 
         // Unknown instrument ids are counted, not written.
-        #expect(ring.push(FeatureSnapshot(instrument: InstrumentID(7), timestamp: 1, features: FeatureVector())))
+        #expect(snapshots.push(FeatureSnapshot(instrument: InstrumentID(7), timestamp: 1, features: FeatureVector())) == true)
         #expect(waitUntil { writer.stats.droppedUnknownInstrument == 1 })
         writer.stop()
         let s = writer.stats
@@ -159,12 +160,13 @@ struct FeatureCacheThreadedTests {
         let ring = SPSCRing<FeatureSnapshot>(capacity: 2048)
         var c = config(server)
         c.flushIntervalNs = 3_600_000_000_000  // no timed flush: only the final one in stop()
-        let writer = FeatureCacheWriter(ring: ring, symbols: Array(symbols.prefix(2)), config: c)
+        let writer = FeatureCacheWriter(ring: ring.claimConsumer(), symbols: Array(symbols.prefix(2)), config: c)
+        let snapshots = ring.claimProducer()  // this test is the engine's side
         writer.start()
         for step in 1...1000 {
-            #expect(ring.push(FeatureSnapshot(instrument: InstrumentID(0), timestamp: Int64(step), features: testFeatures(instrument: 0, step: step))))
+            #expect(snapshots.push(FeatureSnapshot(instrument: InstrumentID(0), timestamp: Int64(step), features: testFeatures(instrument: 0, step: step))) == true)
             if step % 100 == 0 {
-                #expect(ring.push(FeatureSnapshot(instrument: InstrumentID(1), timestamp: Int64(step), features: testFeatures(instrument: 1, step: step))))
+                #expect(snapshots.push(FeatureSnapshot(instrument: InstrumentID(1), timestamp: Int64(step), features: testFeatures(instrument: 1, step: step))) == true)
             }
         }
         #expect(waitUntil { writer.stats.consumed == 1010 })
@@ -185,7 +187,7 @@ struct FeatureCacheThreadedTests {
     @Test func redisStoppedThenRestartedDropsCountedAndReconnects() throws {
         let server = try RedisServerProcess()
         let ring = SPSCRing<FeatureSnapshot>(capacity: 1024)
-        let writer = FeatureCacheWriter(ring: ring, symbols: symbols, config: config(server))
+        let writer = FeatureCacheWriter(ring: ring.claimConsumer(), symbols: symbols, config: config(server))
         writer.start()
         let producer = SnapshotProducer(ring: ring, instruments: symbols.count)
         defer { producer.stop(); writer.stop() }
@@ -228,7 +230,7 @@ struct FeatureCacheThreadedTests {
     @Test func slowRedisDoesNotBlockTheProducer() throws {
         let server = try RedisServerProcess()
         let ring = SPSCRing<FeatureSnapshot>(capacity: 1024)
-        let writer = FeatureCacheWriter(ring: ring, symbols: symbols, config: config(server, commandTimeoutMs: 200))
+        let writer = FeatureCacheWriter(ring: ring.claimConsumer(), symbols: symbols, config: config(server, commandTimeoutMs: 200))
         writer.start()
         let producer = SnapshotProducer(ring: ring, instruments: symbols.count)
         defer { producer.stop(); writer.stop() }

@@ -99,7 +99,8 @@ struct IngestThreadedTests {
     @Test("200k ticks over loopback arrive complete, in order, with every field", arguments: IngestTestPath.allCases)
     func roundTrip(path: IngestTestPath) throws {
         let ring = SPSCRing<Tick>(capacity: 1 << 14)
-        let ingest = try UDPIngest(backend: path.backend, ring: ring, useMultishot: path.multishot)
+        let ingest = try UDPIngest(backend: path.backend, ring: ring.claimProducer(), useMultishot: path.multishot)
+        let consumer = ring.claimConsumer()
         #expect(ingest.backend == path.backend)
         #expect(ingest.usesMultishot == path.multishot)
         #expect(ingest.port != 0)
@@ -110,8 +111,9 @@ struct IngestThreadedTests {
 
         var expected: UInt64 = 1
         var mismatch: String?
-        let drain = {
-            _ = ring.withAvailable { buf in
+        // A local function, not a closure value: it borrows the non-copyable consumer.
+        func drain() {
+            _ = consumer.withAvailable { buf in
                 for t in buf {
                     if mismatch == nil, let m = ingestTestMismatch(t, expectedSeq: expected, earliestRecvNs: startNs) {
                         mismatch = m
@@ -142,7 +144,8 @@ struct IngestThreadedTests {
     @Test("malformed datagrams are counted by reason and never pushed", arguments: IngestTestPath.allCases)
     func malformed(path: IngestTestPath) throws {
         let ring = SPSCRing<Tick>(capacity: 64)
-        let ingest = try UDPIngest(backend: path.backend, ring: ring, useMultishot: path.multishot)
+        let ingest = try UDPIngest(backend: path.backend, ring: ring.claimProducer(), useMultishot: path.multishot)
+        let consumer = ring.claimConsumer()
         let sender = try UDPTickSender(port: ingest.port)
         ingest.start()
 
@@ -174,15 +177,16 @@ struct IngestThreadedTests {
         #expect(s.truncated == 1)   // longer than the receive buffer: cut by the kernel, not decoded
         #expect(s.decoded == 2 && s.pushed == 2)
         #expect(s.received == s.truncated + s.decodeErrors.total + s.decoded)
-        #expect(ring.pop()?.seq == 1)
-        #expect(ring.pop()?.seq == 1)
-        #expect(ring.pop() == nil)
+        #expect(consumer.pop()?.seq == 1)
+        #expect(consumer.pop()?.seq == 1)
+        #expect(consumer.pop() == nil)
     }
 
     @Test("a consumer that does not drain makes the ingest count ring-full drops", arguments: IngestTestPath.allCases)
     func ringFullDrops(path: IngestTestPath) throws {
         let ring = SPSCRing<Tick>(capacity: 16)
-        let ingest = try UDPIngest(backend: path.backend, ring: ring, useMultishot: path.multishot)
+        let ingest = try UDPIngest(backend: path.backend, ring: ring.claimProducer(), useMultishot: path.multishot)
+        let consumer = ring.claimConsumer()
         let sender = try UDPTickSender(port: ingest.port)
         ingest.start()
         let n: UInt64 = 1_000
@@ -197,15 +201,16 @@ struct IngestThreadedTests {
         #expect(ring.dropCount == n - 16) // reported to the ring too: never silent
         #expect(s.socketDrops == 0)
         // The first 16 made it, in order.
-        for i in 1...16 { #expect(ring.pop()?.seq == UInt64(i)) }
-        #expect(ring.pop() == nil)
+        for i in 1...16 { #expect(consumer.pop()?.seq == UInt64(i)) }
+        #expect(consumer.pop() == nil)
     }
 
     @Test("a burst larger than the io_uring buffer pool, sent before the first poll, arrives complete",
           arguments: IngestTestPath.allCases)
     func burstBeforeStart(path: IngestTestPath) throws {
         let ring = SPSCRing<Tick>(capacity: 1 << 14)
-        let ingest = try UDPIngest(backend: path.backend, ring: ring, useMultishot: path.multishot)
+        let ingest = try UDPIngest(backend: path.backend, ring: ring.claimProducer(), useMultishot: path.multishot)
+        let consumer = ring.claimConsumer()
         let sender = try UDPTickSender(port: ingest.port)
         let n = 6_000 // > the 4,096 provided buffers: the multishot recv runs dry and is re-armed
         let ticks = (1...n).map { ingestTestTick(UInt64($0)) }
@@ -221,7 +226,7 @@ struct IngestThreadedTests {
         #expect(s.pushed == s.received && s.ringFullDrops == 0)
         var last: UInt64 = 0
         var ordered = true
-        while let t = ring.pop() {
+        while let t = consumer.pop() {
             if t.seq <= last { ordered = false }
             last = t.seq
         }
@@ -232,21 +237,22 @@ struct IngestThreadedTests {
     @Test("ts_recv_ns comes from the chosen clock", arguments: [IngestBackend.ioUring, .epoll])
     func receiveClock(backend: IngestBackend) throws {
         let ring = SPSCRing<Tick>(capacity: 16)
-        let ingest = try UDPIngest(backend: backend, ring: ring, receiveClock: .monotonic)
+        let ingest = try UDPIngest(backend: backend, ring: ring.claimProducer(), receiveClock: .monotonic)
+        let consumer = ring.claimConsumer()
         let sender = try UDPTickSender(port: ingest.port)
         let before = MonotonicClock.nanoseconds()
         let ticks = [ingestTestTick(1)]
         #expect(ticks.withUnsafeBufferPointer { sender.send($0) } == 1)
         for _ in 0..<1_000 where ring.approximateCount == 0 { ingest.pollOnce(timeoutMs: 10) }
         let after = MonotonicClock.nanoseconds()
-        let t = try #require(ring.pop())
+        let t = try #require(consumer.pop() as Tick?)
         #expect(t.ts_recv_ns >= before && t.ts_recv_ns <= after)
     }
 
     @Test("AUTO picks io_uring when the kernel allows it, and reports why when not")
     func autoChoice() throws {
         let ring = SPSCRing<Tick>(capacity: 16)
-        let ingest = try UDPIngest(backend: .auto, ring: ring)
+        let ingest = try UDPIngest(backend: .auto, ring: ring.claimProducer())
         var err: Int32 = 0
         let available = kairos_sys_io_uring_available(&err) == 1
         if available {
@@ -258,7 +264,8 @@ struct IngestThreadedTests {
             #expect(ingest.backend == .epoll)
             #expect(ingest.fallbackErrno == -err && ingest.fallbackErrno != 0)
         }
-        let replay = try FileReplay(path: "/dev/null", backend: .auto, ring: ring)
+        // A ring of its own: the UDP ingest above holds this one's producer side (one per ring).
+        let replay = try FileReplay(path: "/dev/null", backend: .auto, ring: SPSCRing<Tick>(capacity: 16).claimProducer())
         #expect(replay.backend == (available ? .ioUring : .epoll))
     }
 
@@ -276,13 +283,14 @@ struct IngestThreadedTests {
         try fh.close()
 
         let ring = SPSCRing<Tick>(capacity: 1024) // much smaller than the file: replay must wait, not drop
-        let replay = try FileReplay(path: path, backend: backend, ring: ring)
+        let replay = try FileReplay(path: path, backend: backend, ring: ring.claimProducer())
+        let consumer = ring.claimConsumer()
         #expect(replay.backend == backend)
         replay.start()
         var expected: UInt64 = 1
         var mismatch: String?
         while expected <= UInt64(n) {
-            let got = ring.withAvailable { buf in
+            let got = consumer.withAvailable { buf in
                 for t in buf {
                     if mismatch == nil, let m = ingestTestMismatch(t, expectedSeq: expected, earliestRecvNs: 0) {
                         mismatch = m
@@ -311,7 +319,8 @@ struct IngestThreadedTests {
         defer { unlink(path) }
         try FileReplay.write((1...10_000).map { ingestTestTick(UInt64($0)) }, to: path)
         let ring = SPSCRing<Tick>(capacity: 1 << 14)
-        let replay = try FileReplay(path: path, backend: backend, ring: ring)
+        let replay = try FileReplay(path: path, backend: backend, ring: ring.claimProducer())
+        let consumer = ring.claimConsumer()
         replay.start(ratePerSecond: 1_000) // would take 10 s
         while ring.approximateCount < 5 { sleepMicroseconds(1_000) }
         replay.stop()
@@ -320,7 +329,7 @@ struct IngestThreadedTests {
         #expect(pushed >= 5 && pushed < 10_000)
         // Pacing: records come out in order, and no more than were pushed.
         var expected: UInt64 = 1
-        while let t = ring.pop() {
+        while let t = consumer.pop() {
             #expect(t.seq == expected)
             expected += 1
         }

@@ -57,10 +57,10 @@ func waitFor(_ what: String, seconds: Double = 20, _ condition: () -> Bool) thro
 }
 
 /// Pops `n` reports from the executions ring (the test thread is its consumer).
-func collect(_ n: Int, from ring: SPSCRing<ExecutionReport>) throws -> [ExecutionReport] {
+func collect(_ n: Int, from reports: borrowing SPSCRing<ExecutionReport>.Consumer) throws -> [ExecutionReport] {
     var out: [ExecutionReport] = []
     try waitFor("\(n) execution reports (have \(out.count))") {
-        while let r = ring.pop() { out.append(r) }
+        while let r = reports.pop() { out.append(r) }
         return out.count >= n
     }
     return out
@@ -107,8 +107,9 @@ final class ScriptedGateway {
     }
     deinit { kairos_zsock_close(socket) }
 
-    /// A started `OrderRouter` connected to this gateway as `routingID`, with its rings; `configure`
-    /// adjusts the rest of its configuration. The caller stops it.
+    /// A started `OrderRouter` connected to this gateway as `routingID`, with its rings (the router
+    /// holds their far sides; the caller claims the engine's); `configure` adjusts the rest of its
+    /// configuration. The caller stops it.
     func startRouter(_ routingID: String, configure: (inout OrderRouterConfig) -> Void = { _ in }) throws
         -> (OrderRouter, outbound: SPSCRing<Order>, executions: SPSCRing<ExecutionReport>)
     {
@@ -117,7 +118,7 @@ final class ScriptedGateway {
         c.routingID = routingID
         configure(&c)
         let outbound = SPSCRing<Order>(capacity: 8), executions = SPSCRing<ExecutionReport>(capacity: 8)
-        let router = try OrderRouter(config: c, outbound: outbound, executions: executions)
+        let router = try OrderRouter(config: c, outbound: outbound.claimConsumer(), executions: executions.claimProducer())
         router.start()
         return (router, outbound, executions)
     }
@@ -152,12 +153,14 @@ final class ScriptedGateway {
 
 /// Router ↔ paper gateway over real ZeroMQ TCP loopback sockets, each on its own thread.
 @Suite(.serialized) struct OrderWireThreadedTests {
-    struct Rig {
+    /// Holds the engine's sides of the router's rings (the test thread pushes orders and pops
+    /// reports as the engine would). A class: it keeps non-copyable handles and its init throws.
+    final class Rig {
         let pub: TestTickPublisher
         let gateway: PaperGateway
         let router: OrderRouter
-        let outbound = SPSCRing<Order>(capacity: 64)
-        let executions = SPSCRing<ExecutionReport>(capacity: 64)
+        let outbound: SPSCRing<Order>.Producer
+        let executions: SPSCRing<ExecutionReport>.Consumer
 
         init(fills: PaperFillConfig, fillLog: String? = nil, feed: Bool = true, routerConfig: OrderRouterConfig = OrderRouterConfig()) throws {
             pub = try TestTickPublisher()
@@ -173,7 +176,10 @@ final class ScriptedGateway {
             var r = routerConfig
             r.endpoint = gateway.boundEndpoint
             r.routingID = "engine-test"
-            router = try OrderRouter(config: r, outbound: outbound, executions: executions)
+            let orders = SPSCRing<Order>(capacity: 64), reports = SPSCRing<ExecutionReport>(capacity: 64)
+            router = try OrderRouter(config: r, outbound: orders.claimConsumer(), executions: reports.claimProducer())
+            outbound = orders.claimProducer()
+            executions = reports.claimConsumer()
             router.start()
         }
 
@@ -190,8 +196,8 @@ final class ScriptedGateway {
         let rig = try Rig(fills: fills, fillLog: log)
         try rig.pub.quoteUntilSeen(rig.gateway, 3, bid: 99, ask: 101)
         try rig.pub.quoteUntilSeen(rig.gateway, 5, bid: 49.5, ask: 50.5, count: 2)
-        #expect(rig.outbound.push(makeOrder(1, instrument: 3, side: .buy, quantity: 10)))
-        #expect(rig.outbound.push(makeOrder(2, instrument: 5, side: .sell, quantity: 4)))
+        #expect(rig.outbound.push(makeOrder(1, instrument: 3, side: .buy, quantity: 10)) == true)
+        #expect(rig.outbound.push(makeOrder(2, instrument: 5, side: .sell, quantity: 4)) == true)
         let reports = try collect(4, from: rig.executions)
         rig.stop()
 
@@ -233,7 +239,7 @@ final class ScriptedGateway {
         rc.workingTimeoutNs = 150_000_000
         let rig = try Rig(fills: PaperFillConfig(latencyNs: 600_000_000_000), routerConfig: rc)
         try rig.pub.quoteUntilSeen(rig.gateway, 1, bid: 10, ask: 10.1)
-        #expect(rig.outbound.push(makeOrder(21, instrument: 1, side: .buy, quantity: 3)))
+        #expect(rig.outbound.push(makeOrder(21, instrument: 1, side: .buy, quantity: 3)) == true)
         var reports: [ExecutionReport] = []
         try waitFor("the order's final report") {
             while let r = rig.executions.pop() { reports.append(r) }
@@ -255,17 +261,18 @@ final class ScriptedGateway {
     /// that cancel unanswered for one ack timeout, gives up with REJECT(timeout).
     @Test func aWorkingOrderWhoseCancelIsNeverAnsweredTimesOut() throws {
         let gw = try ScriptedGateway()
-        let (router, outbound, executions) = try gw.startRouter("engine-silent") {
+        let (router, outboundRing, executionsRing) = try gw.startRouter("engine-silent") {
             $0.ackTimeoutNs = 150_000_000
             $0.workingTimeoutNs = 100_000_000
         }
         defer { router.stop() }
-        #expect(outbound.push(makeOrder(41, instrument: 1, side: .buy, quantity: 2)))
+        let orders = outboundRing.claimProducer(), answers = executionsRing.claimConsumer()  // the engine's sides
+        #expect(orders.push(makeOrder(41, instrument: 1, side: .buy, quantity: 2)) == true)
         let order = try gw.receiveOrder()
         gw.answer(order, KAIROS_EXEC_ACK, leaves: order.quantity)
         var reports: [ExecutionReport] = []
         try waitFor("the router to give up on order 41") {
-            while let r = executions.pop() { reports.append(r) }
+            while let r = answers.pop() { reports.append(r) }
             return reports.count >= 2
         }
         // The cancel the router sent after the working timeout reached the (silent) gateway.
@@ -282,9 +289,10 @@ final class ScriptedGateway {
     /// partial fills keep it in flight, the last fill ends it.
     @Test func partialFillsKeepAnOrderInFlightAndASecondAckIsUnexpected() throws {
         let gw = try ScriptedGateway()
-        let (router, outbound, executions) = try gw.startRouter("engine-partial")
+        let (router, outboundRing, executionsRing) = try gw.startRouter("engine-partial")
         defer { router.stop() }
-        #expect(outbound.push(makeOrder(51, instrument: 2, side: .sell, quantity: 10)))
+        let outbound = outboundRing.claimProducer(), executions = executionsRing.claimConsumer()  // the engine's sides
+        #expect(outbound.push(makeOrder(51, instrument: 2, side: .sell, quantity: 10)) == true)
         let order = try gw.receiveOrder()
         gw.answer(order, KAIROS_EXEC_ACK, leaves: 10)
         gw.answer(order, KAIROS_EXEC_ACK, leaves: 10)
@@ -340,7 +348,7 @@ final class ScriptedGateway {
 
     @Test func anOrderWithoutAnyQuoteIsRejected() throws {
         let rig = try Rig(fills: PaperFillConfig(latencyNs: 0), feed: false)
-        #expect(rig.outbound.push(makeOrder(7, instrument: 2, side: .buy, quantity: 1)))
+        #expect(rig.outbound.push(makeOrder(7, instrument: 2, side: .buy, quantity: 1)) == true)
         let r = try collect(1, from: rig.executions)
         rig.stop()
         #expect(r[0].client_order_id == 7 && r[0].reportKind == KAIROS_EXEC_REJECT)
@@ -354,13 +362,13 @@ final class ScriptedGateway {
         defer { unlink(log) }
         let rig = try Rig(fills: PaperFillConfig(latencyNs: 600_000_000_000), fillLog: log)  // never due
         try rig.pub.quoteUntilSeen(rig.gateway, 1, bid: 10, ask: 10.1)
-        #expect(rig.outbound.push(makeOrder(11, instrument: 1, side: .buy, quantity: 3)))
+        #expect(rig.outbound.push(makeOrder(11, instrument: 1, side: .buy, quantity: 3)) == true)
         let ack = try collect(1, from: rig.executions)
         #expect(ack[0].reportKind == KAIROS_EXEC_ACK)
-        #expect(rig.outbound.push(makeOrder(12, instrument: 1, side: .sell, quantity: 2)))  // left working
+        #expect(rig.outbound.push(makeOrder(12, instrument: 1, side: .sell, quantity: 2)) == true)  // left working
         #expect(try collect(1, from: rig.executions)[0].reportKind == KAIROS_EXEC_ACK)
-        #expect(rig.outbound.push(makeCancel(11, instrument: 1, side: .buy)))
-        #expect(rig.outbound.push(makeCancel(99, instrument: 1, side: .buy)))
+        #expect(rig.outbound.push(makeCancel(11, instrument: 1, side: .buy)) == true)
+        #expect(rig.outbound.push(makeCancel(99, instrument: 1, side: .buy)) == true)
         let r = try collect(2, from: rig.executions)
         // Stopping the gateway answers the order still working with CANCELLED.
         rig.gateway.stop()
@@ -383,10 +391,11 @@ final class ScriptedGateway {
         var c = OrderRouterConfig()
         c.endpoint = "tcp://127.0.0.1:1"  // nothing listens (privileged port): the gateway is absent
         c.ackTimeoutNs = 50_000_000
-        let router = try OrderRouter(config: c, outbound: outbound, executions: executions)
+        let router = try OrderRouter(config: c, outbound: outbound.claimConsumer(), executions: executions.claimProducer())
+        let orders = outbound.claimProducer(), answers = executions.claimConsumer()  // the engine's sides
         router.start()
-        #expect(outbound.push(makeOrder(5, instrument: 9, side: .sell, quantity: 2)))
-        let r = try collect(1, from: executions)
+        #expect(orders.push(makeOrder(5, instrument: 9, side: .sell, quantity: 2)) == true)
+        let r = try collect(1, from: answers)
         router.stop()
         #expect(r[0].client_order_id == 5 && r[0].reportKind == KAIROS_EXEC_REJECT && r[0].instrument == 9)
         #expect(r[0].rejectReason == .timeout && r[0].side == Side.sell.rawValue)
@@ -412,9 +421,9 @@ final class ScriptedGateway {
         let outbound = SPSCRing<Order>(capacity: 16), executions = SPSCRing<ExecutionReport>(capacity: 16)
         let engine = try Engine(
             config: EngineConfig.synthetic(instruments: 1, capitalPerInstrument: 10_000),
-            policy: ScriptedPolicy(target: 0.5), clock: SimulatedClock(), inbound: SPSCRing<Tick>(capacity: 16),
-            outbound: outbound, executions: executions)
-        let router = try OrderRouter(config: config, outbound: outbound, executions: executions)
+            policy: ScriptedPolicy(target: 0.5), clock: SimulatedClock(), inbound: SPSCRing<Tick>(capacity: 16).claimConsumer(),
+            outbound: outbound.claimProducer(), executions: executions.claimConsumer())
+        let router = try OrderRouter(config: config, outbound: outbound.claimConsumer(), executions: executions.claimProducer())
         router.start()
         return (engine, router)
     }
@@ -427,7 +436,8 @@ final class ScriptedGateway {
         var c = OrderRouterConfig()
         c.endpoint = "tcp://127.0.0.1:1"
         return try! OrderRouter(
-            config: c, outbound: SPSCRing<Order>(capacity: 8), executions: SPSCRing<ExecutionReport>(capacity: 8))
+            config: c, outbound: SPSCRing<Order>(capacity: 8).claimConsumer(),
+            executions: SPSCRing<ExecutionReport>(capacity: 8).claimProducer())
     }
     #endif
 

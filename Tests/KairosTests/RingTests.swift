@@ -42,40 +42,63 @@ func ringTestTickIsValid(_ t: Tick, _ n: UInt64) -> Bool {
         }
     }
 
+    /// Each side is claimed once: the ring reports which sides are taken. (The trap on a second
+    /// claim cannot be exercised in-process; `claimProducer()` / `claimConsumer()` are
+    /// preconditions on exactly the flags read here.)
+    @Test func eachSideIsClaimedOnce() {
+        let ring = SPSCRing<UInt64>(capacity: 4)
+        #expect(!ring.isProducerClaimed && !ring.isConsumerClaimed)
+        let producer = ring.claimProducer()
+        #expect(ring.isProducerClaimed && !ring.isConsumerClaimed)
+        let consumer = ring.claimConsumer()
+        #expect(ring.isProducerClaimed && ring.isConsumerClaimed)
+        // The handles reach the ring they came from, and a dropped handle does not give its side
+        // back (the flag stays set, so nobody can claim a second producer after the first left).
+        #expect(producer.ring === ring && consumer.ring === ring)
+        #expect(producer.push(7) && consumer.pop() == 7)
+        _ = consume producer
+        #expect(ring.isProducerClaimed)
+        // Claims on one ring say nothing about another.
+        let other = SPSCRing<UInt64>(capacity: 4)
+        #expect(!other.isProducerClaimed && !other.isConsumerClaimed)
+    }
+
     @Test func emptyPopFailsAndFullPushFails() {
         let ring = SPSCRing<Tick>(capacity: 8)
+        let producer = ring.claimProducer(), consumer = ring.claimConsumer()
         #expect(ring.capacity == 8)
-        #expect(ring.pop() == nil)
+        #expect(consumer.pop() == nil)
         #expect(ring.approximateCount == 0)
-        for i in 0..<8 { #expect(ring.push(ringTestTick(UInt64(i)))) }
+        for i in 0..<8 { #expect(producer.push(ringTestTick(UInt64(i))) == true) }
         #expect(ring.approximateCount == 8)
-        #expect(!ring.push(ringTestTick(99)))
+        #expect(producer.push(ringTestTick(99)) == false)
         #expect(ring.pushedCount == 8)
         // The failed push wrote nothing: the oldest record is still 0 and FIFO holds.
         for i in 0..<8 {
-            let t = ring.pop()
+            let t = consumer.pop()
             #expect(t != nil && ringTestTickIsValid(t!, UInt64(i)))
         }
-        #expect(ring.pop() == nil)
+        #expect(consumer.pop() == nil)
         #expect(ring.poppedCount == 8)
         #expect(ring.approximateCount == 0)
     }
 
     @Test func fifoAcrossManyWraps() {
         let ring = SPSCRing<UInt64>(capacity: 4)
+        let producer = ring.claimProducer(), consumer = ring.claimConsumer()
         var next: UInt64 = 0
         var expected: UInt64 = 0
         // Uneven push/pop bursts so head and tail wrap at every possible offset.
         for round in 0..<5_000 {
             let burst = 1 + round % 4
-            for _ in 0..<burst where ring.push(next) { next += 1 }
+            for _ in 0..<burst where producer.push(next) { next += 1 }
             for _ in 0..<(1 + (round * 7) % 4) {
-                guard let v = ring.pop() else { break }
+                guard let v = consumer.pop() else { break }
                 #expect(v == expected)
                 expected += 1
             }
         }
-        while let v = ring.pop() {
+        while let v = consumer.pop() {
             #expect(v == expected)
             expected += 1
         }
@@ -86,46 +109,48 @@ func ringTestTickIsValid(_ t: Tick, _ n: UInt64) -> Bool {
 
     @Test func batchPushPopAcrossWrapPoint() {
         let ring = SPSCRing<Tick>(capacity: 16)
+        let producer = ring.claimProducer(), consumer = ring.claimConsumer()
         // Move head and tail to index 11, so a batch of 10 wraps (5 at the end, 5 at the start).
-        for i in 0..<11 { #expect(ring.push(ringTestTick(UInt64(i)))) }
-        for i in 0..<11 { #expect(ring.pop().map { ringTestTickIsValid($0, UInt64(i)) } == true) }
+        for i in 0..<11 { #expect(producer.push(ringTestTick(UInt64(i))) == true) }
+        for i in 0..<11 { #expect(consumer.pop().map { ringTestTickIsValid($0, UInt64(i)) } == true) }
         let src = (100..<130).map { ringTestTick(UInt64($0)) }
-        let pushed = src.withUnsafeBufferPointer { ring.push(contentsOf: $0) }
+        let pushed = src.withUnsafeBufferPointer { producer.push(contentsOf: $0) }
         #expect(pushed == 16) // only capacity fits
-        let more = src.withUnsafeBufferPointer { ring.push(contentsOf: UnsafeBufferPointer(rebasing: $0[16...])) }
+        let more = src.withUnsafeBufferPointer { producer.push(contentsOf: UnsafeBufferPointer(rebasing: $0[16...])) }
         #expect(more == 0)
         var out = [Tick](repeating: Tick(), count: 10)
-        let got = out.withUnsafeMutableBufferPointer { ring.pop(into: $0) }
+        let got = out.withUnsafeMutableBufferPointer { consumer.pop(into: $0) }
         #expect(got == 10)
         for i in 0..<10 { #expect(ringTestTickIsValid(out[i], UInt64(100 + i))) }
         // Push 10 more (wrapping again), then drain everything in one batch larger than the content.
-        let pushed2 = src.withUnsafeBufferPointer { ring.push(contentsOf: UnsafeBufferPointer(rebasing: $0[16..<26])) }
+        let pushed2 = src.withUnsafeBufferPointer { producer.push(contentsOf: UnsafeBufferPointer(rebasing: $0[16..<26])) }
         #expect(pushed2 == 10)
         var all = [Tick](repeating: Tick(), count: 40)
-        let got2 = all.withUnsafeMutableBufferPointer { ring.pop(into: $0) }
+        let got2 = all.withUnsafeMutableBufferPointer { consumer.pop(into: $0) }
         #expect(got2 == 16)
         for i in 0..<16 { #expect(ringTestTickIsValid(all[i], UInt64(110 + i))) }
-        #expect(all.withUnsafeMutableBufferPointer { ring.pop(into: $0) } == 0)
+        #expect(all.withUnsafeMutableBufferPointer { consumer.pop(into: $0) } == 0)
         // Empty buffers are fine.
-        #expect(ring.push(contentsOf: UnsafeBufferPointer(start: nil, count: 0)) == 0)
-        #expect(ring.pop(into: UnsafeMutableBufferPointer(start: nil, count: 0)) == 0)
+        #expect(producer.push(contentsOf: UnsafeBufferPointer(start: nil, count: 0)) == 0)
+        #expect(consumer.pop(into: UnsafeMutableBufferPointer(start: nil, count: 0)) == 0)
     }
 
     @Test func reserveCommitAndPeekReleaseStopAtWrap() {
         let ring = SPSCRing<UInt64>(capacity: 8)
+        let producer = ring.claimProducer(), consumer = ring.claimConsumer()
         // Advance both indices to 5.
-        for i in 0..<5 { #expect(ring.push(UInt64(i))) }
-        for _ in 0..<5 { _ = ring.pop() }
+        for i in 0..<5 { #expect(producer.push(UInt64(i)) == true) }
+        for _ in 0..<5 { _ = consumer.pop() }
         // Free slots: 8, but only 3 contiguous before the wrap.
         var offered = 0
-        let filled = ring.withReservedSlots { buf in
+        let filled = producer.withReservedSlots { buf in
             offered = buf.count
             for i in 0..<buf.count { buf[i] = UInt64(1000 + i) }
             return buf.count
         }
         #expect(offered == 3 && filled == 3)
         // Next reservation starts at slot 0 and offers the remaining 5.
-        let filled2 = ring.withReservedSlots { buf in
+        let filled2 = producer.withReservedSlots { buf in
             offered = buf.count
             buf[0] = 1003
             buf[1] = 1004
@@ -135,30 +160,30 @@ func ringTestTickIsValid(_ t: Tick, _ n: UInt64) -> Bool {
         #expect(ring.approximateCount == 5)
         // Peek: 3 contiguous up to the wrap; consume 2 of them.
         var seen: [UInt64] = []
-        let used = ring.withAvailable { buf in
+        let used = consumer.withAvailable { buf in
             seen = Array(buf)
             return 2
         }
         #expect(used == 2 && seen == [1000, 1001, 1002])
-        let used2 = ring.withAvailable { buf in
+        let used2 = consumer.withAvailable { buf in
             seen = Array(buf)
             return buf.count
         }
         #expect(used2 == 1 && seen == [1002])
-        let used3 = ring.withAvailable { buf in
+        let used3 = consumer.withAvailable { buf in
             seen = Array(buf)
             return buf.count
         }
         #expect(used3 == 2 && seen == [1003, 1004])
         // Empty / full: the body is not called.
         var called = false
-        #expect(ring.withAvailable { _ in called = true; return 0 } == 0)
+        #expect(consumer.withAvailable { _ in called = true; return 0 } == 0)
         #expect(!called)
-        for i in 0..<8 { #expect(ring.push(UInt64(i))) }
-        #expect(ring.withReservedSlots { _ in called = true; return 0 } == 0)
+        for i in 0..<8 { #expect(producer.push(UInt64(i)) == true) }
+        #expect(producer.withReservedSlots { _ in called = true; return 0 } == 0)
         #expect(!called)
         // Releasing zero leaves everything in place.
-        #expect(ring.withAvailable { _ in 0 } == 0)
+        #expect(consumer.withAvailable { _ in 0 } == 0)
         #expect(ring.approximateCount == 8)
     }
 
@@ -186,16 +211,17 @@ func ringTestTickIsValid(_ t: Tick, _ n: UInt64) -> Bool {
 
     @Test func dropCounting() {
         let ring = SPSCRing<UInt64>(capacity: 2)
+        let producer = ring.claimProducer(), consumer = ring.claimConsumer()
         #expect(ring.dropCount == 0)
-        #expect(ring.pushOrCountDrop(1))
-        #expect(ring.pushOrCountDrop(2))
-        #expect(!ring.pushOrCountDrop(3))
-        #expect(!ring.pushOrCountDrop(4))
+        #expect(producer.pushOrCountDrop(1) == true)
+        #expect(producer.pushOrCountDrop(2) == true)
+        #expect(producer.pushOrCountDrop(3) == false)
+        #expect(producer.pushOrCountDrop(4) == false)
         #expect(ring.dropCount == 2)
-        ring.countDrops(5)
-        ring.countDrops(0)
+        producer.countDrops(5)
+        producer.countDrops(0)
         #expect(ring.dropCount == 7)
-        #expect(ring.pop() == 1 && ring.pop() == 2 && ring.pop() == nil)
+        #expect(consumer.pop() == 1 && consumer.pop() == 2 && consumer.pop() == nil)
         #expect(ring.pushedCount == 2)
     }
 }

@@ -65,11 +65,14 @@ import Testing
         // The feed's topic/payload step, fed the same frames with a topic that is itself sometimes
         // damaged. Its ring is drained whenever it fills up.
         let ring = SPSCRing<Tick>(capacity: 1024)
+        // The C feed produces through the raw ring while this test holds the producer side; the
+        // test drains it as the consumer.
+        let producer = ring.claimProducer(), consumer = ring.claimConsumer()
         var symbols = [kairos_zfeed_symbol]()
         let names = ["SYN0", "SYN1"].map { strdupOrDie($0) }
         defer { names.forEach { free($0) } }
         for (i, n) in names.enumerated() { symbols.append(kairos_zfeed_symbol(symbol: UnsafePointer(n), instrument: UInt16(i))) }
-        let feed = try #require(kairos_zfeed_create(ring.ring, &symbols, 2, 0, 0))
+        let feed = try #require(kairos_zfeed_create(producer.ring.cRing, &symbols, 2, 0, 0))
         defer { kairos_zfeed_destroy(feed) }
         let topics: [[UInt8]] = [Array("tick.SYN0".utf8), Array("tick.SYN1".utf8), Array("tick.AAPL".utf8),
                                  Array("tick".utf8), Array("tick.".utf8), [], Array("tock.SYN0".utf8)]
@@ -163,7 +166,7 @@ import Testing
             handleOutcomes[Int(outcome.rawValue)] += 1
             // Everything accepted must be a well-formed tick for a known symbol.
             if outcome == KAIROS_ZFEED_ACCEPTED && (len != Int(KAIROS_WIRE_TICK_SIZE) || tsel >= 2) { wronglyAccepted += 1 }
-            if ring.approximateCount == ring.capacity { _ = ring.withAvailable { $0.count } }
+            if ring.approximateCount == ring.capacity { _ = consumer.withAvailable { $0.count } }
         }
 
         // Tick decoder, per damage: exact where the damage decides the outcome.

@@ -27,17 +27,19 @@ import Testing
         }
     }
 
-    func makeFeed(_ ring: SPSCRing<Tick>, _ symbols: [(String, UInt16)]) -> OpaquePointer? {
+    /// A C feed producing into the ring of `producer` (the test holds the producer side for it).
+    func makeFeed(_ producer: borrowing SPSCRing<Tick>.Producer, _ symbols: [(String, UInt16)]) -> OpaquePointer? {
         let names = symbols.map { strdupOrDie($0.0) }
         defer { names.forEach { free($0) } }
         var table = zip(names, symbols).map { kairos_zfeed_symbol(symbol: UnsafePointer($0), instrument: $1.1) }
-        return kairos_zfeed_create(ring.ring, &table, UInt32(table.count), 0, 0)
+        return kairos_zfeed_create(producer.ring.cRing, &table, UInt32(table.count), 0, 0)
     }
 
     @Test func topicSymbolPicksTheInstrument() throws {
         let ring = SPSCRing<Tick>(capacity: 16)
+        let producer = ring.claimProducer()
         let symbols = (0..<100).map { ("S\($0)", UInt16(4000 - $0)) } + [("BRK.B", 7), ("A", 8)]
-        let feed = try #require(makeFeed(ring, symbols))
+        let feed = try #require(makeFeed(producer, symbols) as OpaquePointer?)
         defer { kairos_zfeed_destroy(feed) }
         for (s, id) in symbols {
             let n = s.utf8.count
@@ -49,7 +51,8 @@ import Testing
         #expect(handle(feed, "tick.BRK.B", encoded(tick)) == KAIROS_ZFEED_ACCEPTED)
         #expect(handle(feed, "tick.A", encoded(tick)) == KAIROS_ZFEED_ACCEPTED)  // payload says 7, topic 8
         #expect(handle(feed, "tick.S1", encoded(tick)) == KAIROS_ZFEED_ACCEPTED)
-        let a = try #require(ring.pop()), b = try #require(ring.pop()), c = try #require(ring.pop())
+        let consumer = ring.claimConsumer()
+        let a = try #require(consumer.pop() as Tick?), b = try #require(consumer.pop() as Tick?), c = try #require(consumer.pop() as Tick?)
         #expect(a.instrument == 7 && b.instrument == 8 && c.instrument == 3999)
         #expect(a.ts_recv_ns == 1234 && a.seq == 5 && a.publisher == 2)
         var s = kairos_zfeed_stats()
@@ -59,7 +62,8 @@ import Testing
 
     @Test func refusalsAreClassifiedInOrderSizeTopicPayload() throws {
         let ring = SPSCRing<Tick>(capacity: 2)
-        let feed = try #require(makeFeed(ring, [("X", 0)]))
+        let producer = ring.claimProducer()
+        let feed = try #require(makeFeed(producer, [("X", 0)]) as OpaquePointer?)
         defer { kairos_zfeed_destroy(feed) }
         let good = encoded(Tick(instrument: InstrumentID(0), seq: 1, exchangeTime: 1, receiveTime: 0, bid: 1, ask: 2))
         // Oversized wins over an unknown topic; an unknown topic wins over a bad payload; a bad
@@ -85,19 +89,20 @@ import Testing
 
     @Test func invalidSymbolTablesAreRefused() {
         let ring = SPSCRing<Tick>(capacity: 2)
-        #expect(makeFeed(ring, [("A", 0), ("A", 1)]) == nil)  // duplicate
-        #expect(makeFeed(ring, [("", 0)]) == nil)
-        #expect(makeFeed(ring, [(String(repeating: "Z", count: 32), 0)]) == nil)  // too long
-        #expect(makeFeed(ring, [("A", UInt16(KAIROS_MAX_INSTRUMENTS))]) == nil)
+        let producer = ring.claimProducer()
+        #expect(makeFeed(producer, [("A", 0), ("A", 1)]) == nil)  // duplicate
+        #expect(makeFeed(producer, [("", 0)]) == nil)
+        #expect(makeFeed(producer, [(String(repeating: "Z", count: 32), 0)]) == nil)  // too long
+        #expect(makeFeed(producer, [("A", UInt16(KAIROS_MAX_INSTRUMENTS))]) == nil)
         let wrongRing = SPSCRing<UInt64>(capacity: 2)
-        #expect(kairos_zfeed_create(wrongRing.ring, nil, 0, 0, 0) == nil)
-        if let f = makeFeed(ring, []) { kairos_zfeed_destroy(f) } else { Issue.record("an empty table is allowed") }
+        #expect(kairos_zfeed_create(wrongRing.cRing, nil, 0, 0, 0) == nil)
+        if let f = makeFeed(producer, []) { kairos_zfeed_destroy(f) } else { Issue.record("an empty table is allowed") }
     }
 
     @Test func swiftIngestReportsConnectErrors() {
         let ring = SPSCRing<Tick>(capacity: 2)
         let connectError = #expect(throws: SystemError.self) {
-            _ = try ZMQTickIngest(ring: ring, config: ZMQFeedConfig(endpoints: ["bogus://x"], symbols: [("A", InstrumentID(0))]))
+            _ = try ZMQTickIngest(ring: ring.claimProducer(), config: ZMQFeedConfig(endpoints: ["bogus://x"], symbols: [("A", InstrumentID(0))]))
         }
         #expect(connectError?.operation == "connect bogus://x" && connectError?.errno == EPROTONOSUPPORT)
         let bindError = #expect(throws: SystemError.self) {

@@ -24,8 +24,9 @@ import Testing
         return true
     }
 
-    /// A publisher bound to an ephemeral loopback port and an ingest connected to it, with the
-    /// subscription confirmed (no slow-joiner loss).
+    /// A publisher bound to an ephemeral loopback port and an ingest connected to it (holding the
+    /// ring's producer side), with the subscription confirmed (no slow-joiner loss). The caller
+    /// claims the consumer (a tuple cannot carry a non-copyable handle).
     static func pair(symbols: Int, ringCapacity: Int, topics: [String] = ["tick."]) throws
         -> (TickPublisher, ZMQTickIngest, SPSCRing<Tick>)
     {
@@ -35,7 +36,7 @@ import Testing
         #expect(endpoint.hasPrefix("tcp://127.0.0.1:"))
         let ring = SPSCRing<Tick>(capacity: ringCapacity)
         let config = ZMQFeedConfig(endpoints: [endpoint], topics: topics, symbols: ZMQFeedConfig.numberedSymbols(symbols))
-        let ingest = try ZMQTickIngest(ring: ring, config: config)
+        let ingest = try ZMQTickIngest(ring: ring.claimProducer(), config: config)
         #expect(publisher.waitForSubscriptions(topics.count, timeoutSeconds: 10) >= topics.count)
         return (publisher, ingest, ring)
     }
@@ -53,6 +54,7 @@ import Testing
         // The ring holds every tick: a consumer descheduled by parallel tests (CI runs suites
         // concurrently on 2 cores) must not turn into ring-full drops in a test about ordering.
         let (publisher, ingest, ring) = try Self.pair(symbols: instruments, ringCapacity: 1 << 17)
+        let consumer = ring.claimConsumer()
         ingest.start()
         // Taken before the publisher starts: every receive stamp must be later (taking it after
         // `start()` raced the first tick's receipt on a slow, sanitized run).
@@ -66,7 +68,7 @@ import Testing
         var received = 0
         var mismatches = 0
         let done = Self.eventually {
-            while let t = ring.pop() {
+            while let t = consumer.pop() {
                 let k = received
                 let want = Self.tick(k, instruments: instruments)
                 if t.seq != UInt64(k + 1) || t.publisher != 3 || t.instrument != want.instrument || t.bid != want.bid
@@ -94,6 +96,7 @@ import Testing
 
     @Test func badInputIsCountedByReason() throws {
         let (publisher, ingest, ring) = try Self.pair(symbols: 2, ringCapacity: 1024)
+        let consumer = ring.claimConsumer()
         ingest.start()
         var good = [UInt8](repeating: 0, count: Int(KAIROS_WIRE_TICK_SIZE))
         var t = Self.tick(1, instruments: 2)
@@ -131,13 +134,14 @@ import Testing
         #expect(s.oversized == 1)
         #expect(s.accepted == 1 && s.ringFull == 0)
         #expect(s.messages == s.accepted + s.refused)
-        let got = try #require(ring.pop())
+        let got = try #require(consumer.pop() as Tick?)
         #expect(got.instrument == 1 && got.seq == 1 && got.bid == t.bid)
-        #expect(ring.pop() == nil)
+        #expect(consumer.pop() == nil)
     }
 
     @Test func aFullRingCountsEveryDrop() throws {
         let (publisher, ingest, ring) = try Self.pair(symbols: 1, ringCapacity: 64)
+        let consumer = ring.claimConsumer()
         ingest.start()
         let n = 1_000
         for k in 0..<n { #expect(try publisher.publish(Self.tick(k, instruments: 1), timeoutMilliseconds: 1000)) }
@@ -148,18 +152,19 @@ import Testing
         #expect(s.ringFull == UInt64(n - 64))
         #expect(ring.dropCount == UInt64(n - 64))
         // The ring holds the first 64, in order.
-        for k in 0..<64 { #expect(ring.pop()?.seq == UInt64(k + 1)) }
+        for k in 0..<64 { #expect(consumer.pop()?.seq == UInt64(k + 1)) }
     }
 
     @Test func topicPrefixesFilterSymbols() throws {
         let (publisher, ingest, ring) = try Self.pair(symbols: 3, ringCapacity: 1024, topics: ["tick.SYN2"])
+        let consumer = ring.claimConsumer()
         ingest.start()
         for k in 0..<30 { #expect(try publisher.publish(Self.tick(k, instruments: 3), timeoutMilliseconds: 1000)) }
         #expect(Self.eventually { ingest.stats.messages >= 10 })
         ingest.stop()
         #expect(ingest.stats.messages == 10 && ingest.stats.accepted == 10)
         var seqs = [UInt64]()
-        while let t = ring.pop() {
+        while let t = consumer.pop() {
             #expect(t.instrument == 2)
             seqs.append(t.seq)
         }
@@ -196,7 +201,8 @@ import Testing
         let symbols = ["AAPL", "MSFT", "SPY"]
         let ring = SPSCRing<Tick>(capacity: 8192)
         let ids: [(symbol: String, instrument: InstrumentID)] = [("AAPL", InstrumentID(10)), ("MSFT", InstrumentID(11)), ("SPY", InstrumentID(12))]
-        let ingest = try ZMQTickIngest(ring: ring, config: ZMQFeedConfig(endpoints: [endpoint], symbols: ids))
+        let ingest = try ZMQTickIngest(ring: ring.claimProducer(), config: ZMQFeedConfig(endpoints: [endpoint], symbols: ids))
+        let consumer = ring.claimConsumer()
         ingest.start()
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -204,13 +210,13 @@ import Testing
         try p.run()
         var ticks = [Tick]()
         let done = Self.eventually(60) {
-            while let t = ring.pop() { ticks.append(t) }
+            while let t = consumer.pop() { ticks.append(t) }
             // Also give up when the script failed (e.g. it could not bind the port).
             return ticks.count >= n || (!p.isRunning && p.terminationStatus != 0)
         }
         p.waitUntilExit()
         ingest.stop()
-        while let t = ring.pop() { ticks.append(t) }
+        while let t = consumer.pop() { ticks.append(t) }
         #expect(p.terminationStatus == 0)
         #expect(done)
         #expect(ticks.count == n)

@@ -28,14 +28,19 @@ import Logging
 ///   backtests); latency histograms always use the monotonic clock.
 /// - `@unchecked Sendable`: the engine is created on one thread and handed to the engine thread
 ///   before `run`; after that only that thread touches it (the rings and the monitor are the
-///   thread-safe channels). Reading its fields from elsewhere while it runs is a bug.
+///   thread-safe channels). Reading its fields from elsewhere while it runs is a bug. Its ring
+///   handles are stored here, so the engine thread is the one consumer of `inbound` and
+///   `executions` and the one producer of `outbound` (the claims make a second one trap).
 public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecked Sendable {
     public let config: EngineConfig
     public private(set) var policy: Policy
     public let clock: Clock
-    public let inbound: SPSCRing<Tick>
-    public let outbound: SPSCRing<Order>
-    public let executions: SPSCRing<ExecutionReport>
+    /// The engine's sides of its three rings: it consumes ticks and execution reports and produces
+    /// orders. The far sides (an ingest or market thread; an order router or venue) claim theirs
+    /// from `inbound.ring`, `outbound.ring` and `executions.ring`.
+    public let inbound: SPSCRing<Tick>.Consumer
+    public let outbound: SPSCRing<Order>.Producer
+    public let executions: SPSCRing<ExecutionReport>.Consumer
     public let monitor: EngineMonitor
     public weak var events: (any EngineEventSink)?
     /// Feature snapshots for the Redis cache (side channel: a throttled ring push, never blocks).
@@ -77,7 +82,8 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
 
     public init(
         config: EngineConfig, policy: Policy, clock: Clock,
-        inbound: SPSCRing<Tick>, outbound: SPSCRing<Order>, executions: SPSCRing<ExecutionReport>,
+        inbound: consuming SPSCRing<Tick>.Consumer, outbound: consuming SPSCRing<Order>.Producer,
+        executions: consuming SPSCRing<ExecutionReport>.Consumer,
         killSwitch: KillSwitch = KillSwitch(), monitor: EngineMonitor = EngineMonitor(),
         logger: Logger = Logger(label: "kairos.engine"), policyID: UInt8 = 0
     ) throws {
@@ -433,7 +439,7 @@ public final class Engine<Policy: DecisionPolicy, Clock: EngineClock>: @unchecke
             drawdown: portfolio.drawdown, maxDrawdown: portfolio.maxDrawdown, grossExposure: portfolio.grossExposure,
             breakerTripped: risk.breakerTripped, killSwitch: risk.killSwitch.isEngaged,
             decisionLatency: decisionLatency.summary, orderLatency: orderLatency.summary,
-            inboundDepth: inbound.approximateCount, inboundDrops: inbound.dropCount,
+            inboundDepth: inbound.ring.approximateCount, inboundDrops: inbound.ring.dropCount,
             sequences: data.sequences.stats, regimes: data.regimes)
     }
 

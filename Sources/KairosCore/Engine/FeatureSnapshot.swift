@@ -67,23 +67,24 @@ extension FeatureSnapshot {
 ///   next due one supersedes it).
 /// - Invariant: for each instrument, pushes are at least `intervalNs` apart in `now` time; the
 ///   first offer of an instrument always publishes.
-/// - `@unchecked Sendable`: it is the producer side of an `SPSCRing`, so exactly one thread at a
-///   time may call `offer` (the engine thread); the role moves only across a happens-before edge
-///   (creating it, then starting the thread). The counters are plain fields read by that thread,
+/// - `@unchecked Sendable`: it holds the producer handle of an `SPSCRing`, so exactly one thread
+///   at a time may call `offer` (the engine thread); the role moves only across a happens-before
+///   edge (creating it, then starting the thread). The counters are plain fields read by that thread,
 ///   or after it has been joined. The ring's own counters may be read from anywhere.
 public final class FeatureSnapshotPublisher: @unchecked Sendable {
-    public let ring: SPSCRing<FeatureSnapshot>
+    /// The ring's one producer: this publisher (claimed by the caller, held for its lifetime).
+    public let producer: SPSCRing<FeatureSnapshot>.Producer
     public let intervalNs: Int64
     @usableFromInline var nextDue: [Int64]
     /// Snapshots pushed into the ring.
     public private(set) var published: UInt64 = 0
-    /// Due snapshots the ring had no room for (also counted in `ring.dropCount`).
+    /// Due snapshots the ring had no room for (also counted in `producer.ring.dropCount`).
     public private(set) var dropped: UInt64 = 0
 
-    public init(ring: SPSCRing<FeatureSnapshot>, instrumentCount: Int, intervalNs: Int64 = 10_000_000) {
+    public init(ring producer: consuming SPSCRing<FeatureSnapshot>.Producer, instrumentCount: Int, intervalNs: Int64 = 10_000_000) {
         precondition(instrumentCount > 0 && instrumentCount <= InstrumentID.max, "1...\(InstrumentID.max) instruments")
         precondition(intervalNs >= 0, "negative interval")
-        self.ring = ring
+        self.producer = producer
         self.intervalNs = intervalNs
         nextDue = Array(repeating: .min, count: instrumentCount)
     }
@@ -97,7 +98,7 @@ public final class FeatureSnapshotPublisher: @unchecked Sendable {
         let i = instrument.index
         guard now >= nextDue[i] else { return false }
         nextDue[i] = now &+ intervalNs
-        if ring.pushOrCountDrop(FeatureSnapshot(instrument: instrument, timestamp: timestamp, features: features, regime: regime)) {
+        if producer.pushOrCountDrop(FeatureSnapshot(instrument: instrument, timestamp: timestamp, features: features, regime: regime)) {
             published &+= 1
             return true
         }

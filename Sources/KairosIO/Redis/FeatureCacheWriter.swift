@@ -74,9 +74,9 @@ public struct FeatureCacheStats: Sendable, Equatable {
 /// Writes the latest feature snapshot of every instrument to Redis, off the engine thread.
 ///
 /// Implementation Notes:
-/// - Threads: the engine (or any single producer) pushes `FeatureSnapshot`s into `ring` and never
-///   waits (`FeatureSnapshotPublisher`; a full ring is a counted drop). This writer is the ring's
-///   only consumer, on its own `WorkerThread` between `start()` and `stop()`; Redis I/O happens only
+/// - Threads: the engine (or any single producer) pushes `FeatureSnapshot`s into the ring and never
+///   waits (`FeatureSnapshotPublisher`; a full ring is a counted drop). This writer holds the ring's
+///   consumer handle, so it is the only consumer, on its own `WorkerThread` between `start()` and `stop()`; Redis I/O happens only
 ///   there, so a down, slow or restarting Redis can delay only this thread.
 /// - Coalescing: per instrument only the newest snapshot is kept (O(1) per snapshot: one 152-byte
 ///   copy into a per-instrument slot plus a dirty list). Every `flushIntervalNs` each dirty slot
@@ -98,7 +98,8 @@ public struct FeatureCacheStats: Sendable, Equatable {
 ///   (thread start is a happens-before edge) and `stop()` joins; `stats` crosses threads through a
 ///   `Mutex`; the C strings are written once in `init` and only read afterwards.
 public final class FeatureCacheWriter: @unchecked Sendable {
-    public let ring: SPSCRing<FeatureSnapshot>
+    /// The ring's one consumer: this writer (claimed by the caller, held for its lifetime).
+    public let consumer: SPSCRing<FeatureSnapshot>.Consumer
     public let config: FeatureCacheConfig
     public let symbols: [String]
     private let logger: Logger
@@ -127,14 +128,14 @@ public final class FeatureCacheWriter: @unchecked Sendable {
 
     /// `symbols[k]` is the symbol of instrument id k (dense ids, as in `EngineConfig.instruments`).
     public init(
-        ring: SPSCRing<FeatureSnapshot>, symbols: [String], config: FeatureCacheConfig = FeatureCacheConfig(),
+        ring consumer: consuming SPSCRing<FeatureSnapshot>.Consumer, symbols: [String], config: FeatureCacheConfig = FeatureCacheConfig(),
         logger: Logger = Logger(label: "kairos.feature-cache")
     ) {
         precondition(!symbols.isEmpty && symbols.count <= InstrumentID.max, "1...\(InstrumentID.max) symbols")
         precondition(config.flushIntervalNs > 0 && config.maxPipeline > 0, "flush interval and pipeline must be > 0")
         precondition(config.reconnectInitialBackoffNs > 0 && config.reconnectMaxBackoffNs >= config.reconnectInitialBackoffNs,
                      "backoff: 0 < initial <= max")
-        self.ring = ring
+        self.consumer = consumer
         self.config = config
         self.symbols = symbols
         self.logger = logger
@@ -157,13 +158,13 @@ public final class FeatureCacheWriter: @unchecked Sendable {
 
     /// Convenience: symbols from the engine's instrument list (ids must be dense 0..<n in order).
     public convenience init(
-        ring: SPSCRing<FeatureSnapshot>, instruments: [Instrument], config: FeatureCacheConfig = FeatureCacheConfig(),
+        ring consumer: consuming SPSCRing<FeatureSnapshot>.Consumer, instruments: [Instrument], config: FeatureCacheConfig = FeatureCacheConfig(),
         logger: Logger = Logger(label: "kairos.feature-cache")
     ) {
         for (k, inst) in instruments.enumerated() {
             precondition(inst.id.index == k, "instrument ids must be dense 0..<n in order")
         }
-        self.init(ring: ring, symbols: instruments.map(\.symbol), config: config, logger: logger)
+        self.init(ring: consumer, symbols: instruments.map(\.symbol), config: config, logger: logger)
     }
 
     deinit {
@@ -180,7 +181,7 @@ public final class FeatureCacheWriter: @unchecked Sendable {
     /// Counters as of the writer's last loop iteration (any thread).
     public var stats: FeatureCacheStats {
         var s = shared.withLock { $0 }
-        s.ringDrops = ring.dropCount
+        s.ringDrops = consumer.ring.dropCount
         return s
     }
 
@@ -245,7 +246,7 @@ public final class FeatureCacheWriter: @unchecked Sendable {
     private func drainRing() -> Int {
         var total = 0
         while true {
-            let n = ring.withAvailable { buf in
+            let n = consumer.withAvailable { buf in
                 for s in buf { accept(s) }
                 return buf.count
             }

@@ -9,7 +9,8 @@ import Synchronization
 ///
 /// Implementation Notes:
 /// - Owns the C `kairos_replay` (file descriptor, io_uring instance, block buffers) and frees it in
-///   `deinit` after stopping the worker. This object is the ring's only producer while it exists.
+///   `deinit` after stopping the worker. This object is the ring's only producer while it exists:
+///   it holds the ring's producer handle (the C replayer pushes through the raw ring).
 /// - A full ring makes replay wait (it never drops: a file can wait, a socket cannot); a trailing
 ///   partial record is counted as truncated.
 /// - `start` runs the replay on a `WorkerThread`; `wait` joins it; `stop` asks it to finish early
@@ -19,20 +20,21 @@ import Synchronization
 /// `@unchecked Sendable`: the C handle is used by one worker at a time (the C contract); the stop
 /// request and the counters are atomics in C; `worker` is touched only by the owner thread.
 public final class FileReplay: @unchecked Sendable {
-    public let ring: SPSCRing<Tick>
+    /// The ring's producer, claimed by the caller and held while the C replayer pushes into it.
+    public let producer: SPSCRing<Tick>.Producer
     public let backend: IngestBackend
     public let fallbackErrno: Int32
     private let handle: IngestHandle
     private var worker: WorkerThread?
     private let outcome = ReplayOutcome()
 
-    public init(path: String, backend: IngestBackend = .auto, ring: SPSCRing<Tick>) throws {
+    public init(path: String, backend: IngestBackend = .auto, ring producer: consuming SPSCRing<Tick>.Producer) throws {
         var err: Int32 = 0
-        guard let p = kairos_replay_create(path, backend.cValue, ring.ring, &err) else {
+        guard let p = kairos_replay_create(path, backend.cValue, producer.ring.cRing, &err) else {
             throw SystemError("replay of \(path) (\(backend))", errno: -err)
         }
         handle = IngestHandle(pointer: p)
-        self.ring = ring
+        self.producer = producer
         self.backend = IngestBackend(kairos_replay_backend_used(p))
         fallbackErrno = -kairos_replay_fallback_errno(p)
     }
@@ -46,7 +48,7 @@ public final class FileReplay: @unchecked Sendable {
     public func start(ratePerSecond: Double = 0) {
         guard worker == nil else { return }
         let h = handle
-        let ring = self.ring
+        let ring = producer.ring // keeps the ring alive while the thread produces into it
         let outcome = self.outcome
         let w = WorkerThread(name: "kairos-replay") {
             let rc = kairos_replay_run(h.pointer, ratePerSecond)

@@ -100,8 +100,10 @@ public struct OrderRouterStats: Sendable, Equatable {
 /// stats are behind `Mutex`es and the stop flag is atomic.
 public final class OrderRouter: @unchecked Sendable {
     public let config: OrderRouterConfig
-    public let outbound: SPSCRing<Order>
-    public let executions: SPSCRing<ExecutionReport>
+    /// The router's sides of the engine's rings (claimed by the caller, held for its lifetime):
+    /// it consumes orders and produces execution reports, on the router thread only.
+    public let outbound: SPSCRing<Order>.Consumer
+    public let executions: SPSCRing<ExecutionReport>.Producer
     private let dealer: OpaquePointer
     private let stopFlag = StopFlag()
     private var thread: WorkerThread?
@@ -117,7 +119,10 @@ public final class OrderRouter: @unchecked Sendable {
     private var timedOut = [UInt64](repeating: 0, count: 256)
     private var timedOutNext = 0
 
-    public init(config: OrderRouterConfig, outbound: SPSCRing<Order>, executions: SPSCRing<ExecutionReport>) throws {
+    public init(
+        config: OrderRouterConfig, outbound: consuming SPSCRing<Order>.Consumer,
+        executions: consuming SPSCRing<ExecutionReport>.Producer
+    ) throws {
         precondition(config.maxInFlight > 0 && config.ackTimeoutNs > 0)
         guard let d = kairos_zorders_dealer_open_curve(
             config.endpoint, config.routingID, config.curve?.serverPublicKey, config.curve?.keys.publicKey,

@@ -102,10 +102,14 @@ struct IngestHandle: @unchecked Sendable {
 ///   kernel's socket drop count).
 /// - `start`/`stop` must be called from one owner thread (they are not synchronised with each other).
 ///
+/// - The C receiver writes into the ring, so this object holds the ring's producer handle for its
+///   whole life: nothing else in the process can produce into that ring meanwhile.
+///
 /// `@unchecked Sendable`: the immutable C handle is used only as described above; `worker` is
 /// mutated only by the owner thread in `start`/`stop`.
 public final class UDPIngest: @unchecked Sendable {
-    public let ring: SPSCRing<Tick>
+    /// The ring's producer, claimed by the caller and held while the C receiver pushes into it.
+    public let producer: SPSCRing<Tick>.Producer
     /// The backend actually used (never `.auto`).
     public let backend: IngestBackend
     /// When `.auto` fell back to epoll: the positive errno of the failed io_uring setup; else 0.
@@ -122,7 +126,7 @@ public final class UDPIngest: @unchecked Sendable {
     /// Binds `address:port` (IPv4; port 0 = ephemeral). `batch`: datagrams per recvmmsg / single-shot
     /// SQEs in flight. `useMultishot: false` forces io_uring's single-shot path (for comparison).
     public init(address: String = "127.0.0.1", port: UInt16 = 0, backend: IngestBackend = .auto,
-                ring: SPSCRing<Tick>, batch: Int = Int(KAIROS_INGEST_DEFAULT_BATCH), useMultishot: Bool = true,
+                ring producer: consuming SPSCRing<Tick>.Producer, batch: Int = Int(KAIROS_INGEST_DEFAULT_BATCH), useMultishot: Bool = true,
                 receiveBufferBytes: Int = 0, receiveClock: IngestClock = .realtime, logger: Logger? = nil) throws {
         precondition(batch >= 0 && batch <= 1024, "batch must be 0...1024")
         var cfg = kairos_ingest_config()
@@ -132,11 +136,11 @@ public final class UDPIngest: @unchecked Sendable {
         cfg.no_multishot = !useMultishot
         cfg.clock_id = receiveClock == .monotonic ? Int32(CLOCK_MONOTONIC) : Int32(CLOCK_REALTIME)
         var err: Int32 = 0
-        guard let p = kairos_ingest_udp_create_config(address, port, &cfg, ring.ring, &err) else {
+        guard let p = kairos_ingest_udp_create_config(address, port, &cfg, producer.ring.cRing, &err) else {
             throw SystemError("UDP ingest on \(address):\(port) (\(backend))", errno: -err)
         }
         handle = IngestHandle(pointer: p)
-        self.ring = ring
+        self.producer = producer
         self.address = address
         self.backend = IngestBackend(kairos_ingest_backend_used(p))
         fallbackErrno = -kairos_ingest_fallback_errno(p)
@@ -165,7 +169,7 @@ public final class UDPIngest: @unchecked Sendable {
         guard worker == nil else { return }
         let h = handle
         let flag = stopFlag
-        let ring = self.ring // keeps the ring alive while the thread produces into it
+        let ring = producer.ring // keeps the ring alive while the thread produces into it
         let w = WorkerThread(name: "kairos-udp-ingest") {
             if let cpu { _ = kairos_ingest_pin_current_thread(Int32(cpu)) }
             while !flag.isSet {

@@ -109,8 +109,10 @@ public struct ZMQFeedConfig: Sendable {
 /// `started`/`thread` fields are only used by the owner thread.
 public final class ZMQTickIngest: @unchecked Sendable {
     private let feed: OpaquePointer
-    /// Kept alive while the feed writes into it.
-    public let ring: SPSCRing<Tick>
+    /// The ring's producer, claimed by the caller and held for this object's life: the C feed
+    /// pushes into the raw ring, and holding the handle keeps any Swift code from producing too
+    /// (and the ring alive while the feed writes into it).
+    public let producer: SPSCRing<Tick>.Producer
     public let config: ZMQFeedConfig
     private let stopFlag = StopFlag()
     private var thread: WorkerThread?
@@ -119,13 +121,13 @@ public final class ZMQTickIngest: @unchecked Sendable {
     private let failure = ErrnoCell()
 
     /// Creates the socket, connects to every endpoint and subscribes to every topic.
-    public init(ring: SPSCRing<Tick>, config: ZMQFeedConfig) throws {
-        self.ring = ring
+    public init(ring producer: consuming SPSCRing<Tick>.Producer, config: ZMQFeedConfig) throws {
+        self.producer = producer
         self.config = config
         let cStrings = config.symbols.map { strdupOrDie($0.symbol) }
         defer { cStrings.forEach { free($0) } }
         var table = zip(cStrings, config.symbols).map { kairos_zfeed_symbol(symbol: UnsafePointer($0), instrument: $1.instrument.rawValue) }
-        guard let f = kairos_zfeed_create(ring.ring, &table, UInt32(table.count),
+        guard let f = kairos_zfeed_create(self.producer.ring.cRing, &table, UInt32(table.count),
                                           Int32(config.receiveHighWaterMark), Int32(config.maxMessageSize)) else {
             throw SystemError("create ZeroMQ SUB socket (symbols must be unique, 1-\(KAIROS_ZFEED_MAX_SYMBOL) bytes)", errno: errno)
         }

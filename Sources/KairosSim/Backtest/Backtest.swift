@@ -35,8 +35,9 @@ public enum Backtest {
         if let e = equitySampleEvery { sampleEquity(every: e, in: &cfg) }
         let engine = try Engine(
             config: cfg, policy: policy, clock: SimulatedClock(),
-            inbound: SPSCRing<Tick>(capacity: ringCapacities.inbound), outbound: SPSCRing<Order>(capacity: ringCapacities.outbound),
-            executions: SPSCRing<ExecutionReport>(capacity: ringCapacities.executions))
+            inbound: SPSCRing<Tick>(capacity: ringCapacities.inbound).claimConsumer(),
+            outbound: SPSCRing<Order>(capacity: ringCapacities.outbound).claimProducer(),
+            executions: SPSCRing<ExecutionReport>(capacity: ringCapacities.executions).claimConsumer())
         engine.events = events
         return run(engine: engine, source: &source, fills: fills)
     }
@@ -49,18 +50,24 @@ public enum Backtest {
     }
 
     /// Drives a built engine (on a `SimulatedClock`, nothing running on its rings) over `source`
-    /// with the paper venue, in lockstep on the calling thread.
+    /// with the paper venue, in lockstep on the calling thread. Claims the far sides of the
+    /// engine's rings (the tick producer, the order consumer, the report producer), so an engine
+    /// runs one backtest.
     public static func run<P: DecisionPolicy, S: TickSource>(
         engine: Engine<P, SimulatedClock>, source: inout S, fills: PaperFillConfig = PaperFillConfig()
     ) -> BacktestReport {
         let clock = engine.clock
-        let inbound = engine.inbound, outbound = engine.outbound, executions = engine.executions
+        let inbound = engine.inbound.ring.claimProducer()
+        let outbound = engine.outbound.ring.claimConsumer()
+        let executions = engine.executions.ring.claimProducer()
         engine.measureLatency = false
         var venue = PaperVenue(config: fills, capacity: max(64, engine.config.instruments.count * 2))
         var tick = Tick()
         var count = 0
         var lostReports = 0
-        let emit: (ExecutionReport) -> Void = { if !executions.push($0) { lostReports += 1 } }
+        // A local function, not a closure value: it borrows the non-copyable producer, which an
+        // escaping closure could not capture.
+        func emit(_ r: ExecutionReport) { if !executions.push(r) { lostReports += 1 } }
         while source.nextTick(into: &tick) {
             count += 1
             clock.advance(to: tick.ts_exchange_ns)
