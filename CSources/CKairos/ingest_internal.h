@@ -10,6 +10,7 @@
 #ifndef KAIROS_INGEST_INTERNAL_H
 #define KAIROS_INGEST_INTERNAL_H
 #include "kairos_ingest.h"
+#include "uring_tsan.h"
 
 #include <stdatomic.h>
 #include <string.h>

@@ -62,6 +62,7 @@ kairos_replay *kairos_replay_create(const char *path, kairos_ingest_backend back
     if (backend != KAIROS_INGEST_EPOLL) {
         int rc = io_uring_queue_init(KAIROS_REPLAY_DEPTH * 2, &rp->uring, 0);
         if (rc == 0) {
+            kairos_uring_mapped();
             rp->uring_ok = true;
         } else if (backend == KAIROS_INGEST_IO_URING) {
             e = rc;
@@ -81,7 +82,10 @@ fail:
 
 void kairos_replay_destroy(kairos_replay *rp) {
     if (rp == NULL) return;
-    if (rp->uring_ok) io_uring_queue_exit(&rp->uring); /* cancels reads before the blocks go */
+    if (rp->uring_ok) {
+        kairos_uring_unmapping();
+        io_uring_queue_exit(&rp->uring); /* cancels reads before the blocks go */
+    }
     if (rp->fd >= 0) close(rp->fd);
     free(rp->blocks);
     free(rp);

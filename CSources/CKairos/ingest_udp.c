@@ -248,6 +248,7 @@ kairos_ingest *kairos_ingest_udp_create_config(const char *ipv4, uint16_t port, 
         int rc = io_uring_queue_init_params(entries, &ing->uring, &params);
         if (rc == -EINVAL) rc = io_uring_queue_init(entries, &ing->uring, 0); /* pre-5.5 kernels */
         if (rc == 0) {
+            kairos_uring_mapped();
             ing->uring_ok = true;
             ing->backend = KAIROS_INGEST_IO_URING;
         } else if (cfg->backend == KAIROS_INGEST_IO_URING) {
@@ -301,7 +302,10 @@ void kairos_ingest_destroy(kairos_ingest *ing) {
     if (ing == NULL) return;
     /* Closing the ring first cancels every outstanding request, so the kernel no longer writes
      * into the buffers freed below. */
-    if (ing->uring_ok) io_uring_queue_exit(&ing->uring);
+    if (ing->uring_ok) {
+        kairos_uring_unmapping();
+        io_uring_queue_exit(&ing->uring);
+    }
     if (ing->pbuf_ring) free(ing->pbuf_ring);
     free(ing->pbufs);
     if (ing->epfd >= 0) close(ing->epfd);

@@ -6,6 +6,7 @@
 #include <zmq.h>
 #include <hiredis/hiredis.h>
 #include <liburing.h>
+#include "uring_tsan.h"
 
 void kairos_sys_library_versions(char *buf, size_t len) {
     int major = 0, minor = 0, patch = 0;
@@ -17,11 +18,17 @@ void kairos_sys_library_versions(char *buf, size_t len) {
              HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH, uring ? "available" : "unavailable", err);
 }
 
+#ifdef KAIROS_TSAN
+char kairos_uring_mappings;
+#endif
+
 int kairos_sys_io_uring_available(int *err_out) {
     struct io_uring ring;
     int rc = io_uring_queue_init(4, &ring, 0);
     if (err_out) *err_out = rc < 0 ? rc : 0;
     if (rc < 0) return 0;
+    kairos_uring_mapped();
+    kairos_uring_unmapping();
     io_uring_queue_exit(&ring);
     return 1;
 }
