@@ -167,6 +167,18 @@ public struct EngineBuilder: Sendable {
             outbound: rings.outbound.claimProducer(), executions: rings.executions.claimConsumer(), killSwitch: killSwitch, monitor: monitor, logger: logger)
     }
 
+    /// An engine for a lockstep backtest (`Backtest.run(engine:source:fills:)`): `policy` on a
+    /// `SimulatedClock`, fresh rings of the backtest's capacities, no stale-feed halts.
+    public func makeBacktestEngine<P: DecisionPolicy>(
+        policy: P, tune: (inout EngineConfig) -> Void = { _ in }
+    ) throws -> Engine<P, SimulatedClock> {
+        let caps = Backtest.ringCapacities
+        return try makeEngine(
+            policy: policy, clock: SimulatedClock(),
+            rings: EngineRings(inbound: caps.inbound, outbound: caps.outbound, executions: caps.executions),
+            liveFeed: false, tune: tune)
+    }
+
     /// An engine running the configured policy.
     public func makeEngine<C: EngineClock>(
         clock: C, rings: EngineRings, liveFeed: Bool, killSwitch: KillSwitch = KillSwitch(),

@@ -265,16 +265,15 @@ extension KeyedDecodingContainer {
     /// A named choice (`"kind": "ensemble"`): the value for `key`, `fallback` when absent, and a
     /// `ConfigError` listing the valid names for any other string.
     func choice<T: RawRepresentable & CaseIterable>(_ key: Key, or fallback: T) throws -> T where T.RawValue == String {
-        guard let raw = try decodeIfPresent(String.self, forKey: key) else { return fallback }
+        try choice(key) ?? fallback
+    }
+
+    /// `choice` for an optional key: nil when absent (or null).
+    func choice<T: RawRepresentable & CaseIterable>(_ key: Key) throws -> T? where T.RawValue == String {
+        guard let raw = try decodeIfPresent(String.self, forKey: key) else { return nil }
         guard let v = T(rawValue: raw) else {
             throw ConfigError(message: "\(key.stringValue) is one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), not '\(raw)'")
         }
         return v
-    }
-
-    /// `choice` for an optional key (nil when absent).
-    func choice<T: RawRepresentable & CaseIterable>(_ key: Key) throws -> T? where T.RawValue == String {
-        guard contains(key) else { return nil }
-        return try choice(key, or: T.allCases.first!)
     }
 }

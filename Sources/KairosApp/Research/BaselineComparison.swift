@@ -63,11 +63,7 @@ public struct BaselineComparison: Sendable {
         var kc = KairosConfig()
         kc.instruments = ["SYN0"]
         kc.capitalPerInstrument = capital
-        let caps = Backtest.ringCapacities
-        let engine = try EngineBuilder(config: kc).makeEngine(
-            policy: policy, clock: SimulatedClock(),
-            rings: EngineRings(inbound: caps.inbound, outbound: caps.outbound, executions: caps.executions), liveFeed: false
-        ) { config in
+        let engine = try EngineBuilder(config: kc).makeBacktestEngine(policy: policy) { config in
             config.risk.maxDrawdown = maxDrawdown
             config.risk.priceBandBps = 10_000  // bars gap; the band is for tick-level fat fingers
             config.minRebalanceFraction = minRebalanceFraction

@@ -36,11 +36,7 @@ public enum EnsembleEvaluation {
         let ticks = bars * instruments * config.ticksPerBar
 
         func evaluate(_ name: String, _ policy: some DecisionPolicy) throws -> (EnsembleEvaluationRow, BacktestReport) {
-            let caps = Backtest.ringCapacities
-            let engine = try builder.makeEngine(
-                policy: policy, clock: SimulatedClock(),
-                rings: EngineRings(inbound: caps.inbound, outbound: caps.outbound, executions: caps.executions), liveFeed: false
-            ) { ec in
+            let engine = try builder.makeBacktestEngine(policy: policy) { ec in
                 // Every row under the same limits, those of the whole ensemble (its cap, 2x), so
                 // the rows differ by policy only. A backtest of the policies themselves: no price
                 // band, throttle or breaker in the way.
