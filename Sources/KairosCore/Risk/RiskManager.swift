@@ -209,18 +209,15 @@ public struct RiskManager: Sendable {
     ///   - grossNotional: Σ |position incl. working| × price over all instruments, before the order.
     ///   - lastPrice: last valid price of the instrument (for the price band).
     ///   - now: engine clock, ns.
-    ///   - instrumentHalted: the instrument's feed is stale (or recovering): only reducing orders
-    ///     pass. Defaults to the risk stage's own stale-feed halt of the intent's instrument.
+    /// An instrument halted for a stale feed (`haltForStaleFeed`) passes only reducing orders.
     /// - Returns: `nil` when approved (and then the order is counted against the throttle).
     public mutating func check(
-        _ intent: OrderIntent, exposure: Double, grossNotional: Double, lastPrice: Double, now: Int64,
-        instrumentHalted: Bool? = nil
+        _ intent: OrderIntent, exposure: Double, grossNotional: Double, lastPrice: Double, now: Int64
     ) -> RiskRejection? {
         let i = intent.instrument.index
-        let instrumentHalted = instrumentHalted ?? (i < staleHalted.count && staleHalted[i])
         let r = evaluate(
             intent, exposure: exposure, grossNotional: grossNotional, lastPrice: lastPrice, now: now,
-            instrumentHalted: instrumentHalted)
+            instrumentHalted: i < staleHalted.count && staleHalted[i])
         if let r {
             rejections[r.rawValue] &+= 1
             return r
